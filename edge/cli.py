@@ -1,0 +1,197 @@
+"""The ``printstation`` command: one entry point for every station service and tool."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from edge import __version__
+
+STATION_SERVICES = ("kiosk", "scanner", "spooler")
+
+
+def _service(name: str) -> Callable[[argparse.Namespace], int]:
+    def run(args: argparse.Namespace) -> int:
+        from edge import service
+
+        if name == "kiosk":
+            from edge.kiosk.server import build
+        elif name == "scanner":
+            from edge.scanner.runner import build
+        else:
+            from edge.spooler.service import build
+        return service.run(name, args.config, build)  # type: ignore[arg-type]
+
+    return run
+
+
+def _station(args: argparse.Namespace) -> int:
+    from edge.supervisor import run_station
+
+    only = [s.strip() for s in args.only.split(",")] if args.only else list(STATION_SERVICES)
+    unknown = set(only) - set(STATION_SERVICES)
+    if unknown:
+        print(f"unknown services: {', '.join(sorted(unknown))}", file=sys.stderr)
+        return 2
+    return run_station(args.config, only)
+
+
+def _check_config(args: argparse.Namespace) -> int:
+    from edge.config import EX_CONFIG, ConfigError, load_config
+
+    try:
+        config = load_config(args.file)
+    except ConfigError as err:
+        for path, message in err.problems:
+            print(f"{err.source}: {path}: {message}", file=sys.stderr)
+        return EX_CONFIG
+    print(f"{args.file}: ok (station {config.station.id}, {len(config.printers)} printers, "
+          f"{len(config.scanners)} scanners)")
+    return 0
+
+
+def _simulate_scan(args: argparse.Namespace) -> int:
+    from edge.config import EX_CONFIG, ConfigError, load_config
+    from edge.scanner.errors import ScannerError
+    from edge.scanner.simulate import simulate_scan
+
+    try:
+        config = load_config(args.config)
+    except ConfigError as err:
+        print(err, file=sys.stderr)
+        return EX_CONFIG
+    try:
+        simulate_scan(args.code, config.runtime_dir, args.scanner)
+    except ScannerError as err:
+        print(err, file=sys.stderr)
+        return 1
+    return 0
+
+
+def _decode(args: argparse.Namespace) -> int:
+    from edge.scanner.decode import main
+
+    return main(args.images)
+
+
+def _emulator(args: argparse.Namespace) -> int:
+    from edge.emulator.server import main
+
+    return main(args.rest)
+
+
+def _staff(args: argparse.Namespace) -> int:
+    from edge.config import EX_CONFIG, ConfigError, load_config
+    from edge.store import Conflict, Store, staff
+
+    try:
+        config = load_config(args.config)
+    except ConfigError as err:
+        print(err, file=sys.stderr)
+        return EX_CONFIG
+    store = Store(config.db_path)
+    try:
+        with store.write() as conn:
+            staff.add(conn, args.name, args.pin, role=args.role, badge=args.badge)
+    except Conflict as err:
+        print(err, file=sys.stderr)
+        return 1
+    finally:
+        store.close()
+    print(f"staff {args.name} added")
+    return 0
+
+
+def _catalog(args: argparse.Namespace) -> int:
+    from edge.config import EX_CONFIG, ConfigError, load_config
+    from edge.store import Store, catalog, stock
+
+    try:
+        config = load_config(args.config)
+    except ConfigError as err:
+        print(err, file=sys.stderr)
+        return EX_CONFIG
+    items = json.loads(Path(args.file).read_text(encoding="utf-8"))
+    store = Store(config.db_path)
+    with store.write() as conn:
+        count = catalog.upsert(conn, items)
+        for item in items:
+            if item.get("stock"):
+                stock.move(conn, item["sku"], int(item["stock"]), "receipt", "catalog import")
+    store.close()
+    print(f"{count} products imported")
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from edge.demo import run_demo
+
+    return run_demo(Path(args.data), stations=args.stations, port_base=args.port_base)
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="printstation", description=__doc__)
+    p.add_argument("--version", action="version", version=f"printstation {__version__}")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    demo = sub.add_parser("demo", help="run a demo: stations with emulated printers and scanners")
+    demo.add_argument("--data", default="./demo-data", help="state directory (resumable)")
+    demo.add_argument("--stations", type=int, default=2)
+    demo.add_argument("--port-base", type=int, default=0, help="first port (0: free ports)")
+    demo.set_defaults(func=_demo)
+
+    station = sub.add_parser("station", help="run a station's services, one process each")
+    station.add_argument("--config", required=True)
+    station.add_argument("--only", help="comma-separated subset of: " + ",".join(STATION_SERVICES))
+    station.set_defaults(func=_station)
+
+    for name in STATION_SERVICES:
+        svc = sub.add_parser(name, help=f"run the station {name} service")
+        svc.add_argument("--config", required=True)
+        svc.set_defaults(func=_service(name))
+
+    check = sub.add_parser("check-config", help="validate a config file (exit 78 on error)")
+    check.add_argument("file")
+    check.set_defaults(func=_check_config)
+
+    scan = sub.add_parser("simulate-scan", help="deliver a scan as a real scanner would")
+    scan.add_argument("code")
+    scan.add_argument("--config", required=True)
+    scan.add_argument("--scanner", help="simulated scanner name (default: the first)")
+    scan.set_defaults(func=_simulate_scan)
+
+    decode = sub.add_parser("decode", help="decode barcodes in image files (JSON lines)")
+    decode.add_argument("images", nargs="+")
+    decode.set_defaults(func=_decode)
+
+    emu = sub.add_parser("printer-emulator", add_help=False,
+                         help="network ESC/POS + TSPL printer that renders to PNG")
+    emu.add_argument("rest", nargs=argparse.REMAINDER)
+    emu.set_defaults(func=_emulator)
+
+    staff = sub.add_parser("staff-add", help="add a staff member (PIN, optional badge)")
+    staff.add_argument("name")
+    staff.add_argument("--pin", required=True)
+    staff.add_argument("--badge")
+    staff.add_argument("--role", default="packer", choices=("packer", "manager"))
+    staff.add_argument("--config", required=True)
+    staff.set_defaults(func=_staff)
+
+    cat = sub.add_parser("catalog-import", help="import products (JSON list) into a station")
+    cat.add_argument("file")
+    cat.add_argument("--config", required=True)
+    cat.set_defaults(func=_catalog)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    result: int = args.func(args)
+    return result
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,186 @@
+"""The station configuration: one strict, typed schema read from a TOML file.
+
+Unknown keys are errors, every field is described, and secrets are read from files (or
+systemd credentials) named here, never written in the TOML itself.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from edge.scanner.sources import ScannerConfig
+from edge.spooler.backends import PrinterConfig
+
+EX_CONFIG = 78  # sysexits.h EX_CONFIG; systemd units use RestartPreventExitStatus=78
+_ID = r"^[a-z0-9][a-z0-9_-]{0,62}$"
+
+
+class ConfigError(Exception):
+    """The configuration is missing or invalid; ``problems`` holds (key path, message) pairs."""
+
+    def __init__(self, source: str, problems: list[tuple[str, str]]):
+        self.source = source
+        self.problems = problems
+        lines = "; ".join(f"{path}: {msg}" for path, msg in problems)
+        super().__init__(f"{source}: {lines}")
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class StationSection(Strict):
+    id: Annotated[str, Field(pattern=_ID, description="Station id; also its MQTT username.")]
+    tenant: Annotated[str, Field(pattern=_ID, description="Tenant (company) the station belongs to.")]
+    store: Annotated[str, Field(pattern=_ID, description="Store (site) the station stands in.")]
+    store_name: str = Field("", max_length=80, description="Store name printed on tickets.")
+    language: Literal["zh-CN", "en"] = Field("zh-CN", description="Default UI and ticket language.")
+    currency: str = Field("¥", max_length=4, description="Currency symbol printed with prices.")
+    data_dir: Path = Field(
+        Path("/var/lib/printstation"),
+        description="Where the station database and runtime sockets live.",
+    )
+    sender_address: str = Field(
+        "", max_length=200, description="Sender address printed on shipping labels."
+    )
+    sender_phone: str = Field("", max_length=32, description="Sender phone printed on labels.")
+
+
+class MqttSection(Strict):
+    url: str = Field(
+        "mqtt://127.0.0.1:1883",
+        pattern=r"^mqtts?://[^\s/]+(:\d+)?/?$",
+        description="Broker URL: mqtt:// (plain) or mqtts:// (TLS).",
+    )
+    username: str | None = Field(None, description="MQTT username (defaults to the station id).")
+    password_file: Path | None = Field(None, description="File holding the MQTT password.")
+    ca_file: Path | None = Field(None, description="CA certificate for mqtts://.")
+    cert_file: Path | None = Field(None, description="Client certificate for mqtts://.")
+    key_file: Path | None = Field(None, description="Client key for mqtts://.")
+
+
+class HttpSection(Strict):
+    bind: str = Field("127.0.0.1", description="Address the kiosk listens on (localhost by default).")
+    port: int = Field(8080, ge=1, le=65535, description="Kiosk HTTP port.")
+    threads: int = Field(16, ge=2, le=256, description="HTTP worker threads (live streams hold one).")
+    token_file: Path | None = Field(
+        None,
+        description="File with the API bearer token; default DATA_DIR/secrets/api-token, "
+        "created on first start.",
+    )
+    secret_key_file: Path | None = Field(
+        None,
+        description="File with the session signing key; default DATA_DIR/secrets/session-key.",
+    )
+    session_minutes: int = Field(480, ge=5, le=1440, description="Staff session lifetime.")
+    max_request_kb: int = Field(256, ge=16, le=65536, description="Largest accepted request body.")
+
+
+class SpoolerSection(Strict):
+    retry_base_s: float = Field(1.0, gt=0, le=60, description="First retry delay after a failure.")
+    retry_max_s: float = Field(60.0, gt=0, le=3600, description="Longest retry delay (backoff cap).")
+    max_attempts: int = Field(
+        20, ge=1, le=1000, description="Attempts before a job is marked failed."
+    )
+    status_interval_s: float = Field(
+        5.0, gt=0, le=300, description="How often an idle or paused printer is asked for status."
+    )
+
+
+class PackingSection(Strict):
+    label_role: Literal["label", "receipt"] = Field(
+        "label", description="Printer role used for shipping labels of delivery orders."
+    )
+    auto_print: bool = Field(True, description="Print the label as soon as an order is packed.")
+
+
+class StationConfig(Strict):
+    station: StationSection
+    mqtt: MqttSection = MqttSection()
+    http: HttpSection = HttpSection()
+    spooler: SpoolerSection = SpoolerSection()
+    packing: PackingSection = PackingSection()
+    printers: dict[str, PrinterConfig] = Field(
+        default_factory=dict, description="Printers by name; [printers.NAME] type = …"
+    )
+    scanners: dict[str, ScannerConfig] = Field(
+        default_factory=dict, description="Scanners by name; [scanners.NAME] type = …"
+    )
+
+    @field_validator("printers", "scanners")
+    @classmethod
+    def _names(cls, value: dict[str, object]) -> dict[str, object]:
+        for name in value:
+            if not re.match(_ID, name):
+                raise ValueError(f"name {name!r} must match {_ID}")
+        return value
+
+    @model_validator(mode="after")
+    def _one_printer_per_role(self) -> StationConfig:
+        roles: dict[str, str] = {}
+        for name, printer in self.printers.items():
+            if printer.role in roles:
+                raise ValueError(
+                    f"printers {roles[printer.role]!r} and {name!r} both have role {printer.role!r}"
+                )
+            roles[printer.role] = name
+        return self
+
+    # Derived paths -----------------------------------------------------------------
+    @property
+    def db_path(self) -> Path:
+        return self.station.data_dir / "station.db"
+
+    @property
+    def runtime_dir(self) -> Path:
+        return self.station.data_dir / "run"
+
+    @property
+    def kiosk_url(self) -> str:
+        host = self.http.bind
+        if host in ("0.0.0.0", "::", ""):  # noqa: S104 - mapping a wildcard bind to loopback
+            host = "127.0.0.1"
+        if ":" in host:
+            host = f"[{host}]"
+        return f"http://{host}:{self.http.port}"
+
+    def printer_for(self, role: str) -> str | None:
+        """Name of the printer with ``role``; receipts fall back to any printer."""
+        for name, printer in self.printers.items():
+            if printer.role == role:
+                return name
+        return None
+
+
+def _problems(err: ValidationError) -> list[tuple[str, str]]:
+    out = []
+    for item in err.errors():
+        path = ".".join(str(p) for p in item["loc"]) or "(top)"
+        out.append((path, item["msg"]))
+    return out
+
+
+def parse_config(text: str, source: str = "<config>") -> StationConfig:
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(source, [("(toml)", str(err))]) from err
+    try:
+        return StationConfig.model_validate(raw)
+    except ValidationError as err:
+        raise ConfigError(source, _problems(err)) from err
+
+
+def load_config(path: str | os.PathLike[str]) -> StationConfig:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        raise ConfigError(str(path), [("(file)", f"cannot read: {err}")]) from err
+    return parse_config(text, str(path))

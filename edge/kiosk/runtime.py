@@ -1,0 +1,87 @@
+"""What the kiosk's request handlers share: config, store, live hub and the side effects
+that follow a commit (waking the spooler and the journal tail)."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import sqlite3
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from edge.config import StationConfig
+from edge.kiosk import documents, packing
+from edge.kiosk.live import LiveHub
+from edge.kiosk.metrics import Metrics
+from edge.store import Store, print_jobs
+from edge.store.notify import poke
+
+log = logging.getLogger(__name__)
+
+BADGE_TOKEN_TTL_S = 30.0
+
+
+@dataclass
+class Runtime:
+    config: StationConfig
+    store: Store
+    live: LiveHub = field(default_factory=LiveHub)
+    logins: LiveHub = field(default_factory=lambda: LiveHub(max_listeners=4))
+    metrics: Metrics = field(default_factory=Metrics)
+    _badges: dict[str, tuple[dict[str, Any], float]] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def runtime_dir(self) -> Path:
+        return self.config.runtime_dir
+
+    @property
+    def base_url(self) -> str:
+        return self.config.kiosk_url
+
+    def after_commit(self) -> None:
+        """Wake the spooler (new jobs) and the journal tail (live screens)."""
+        poke(self.runtime_dir, "spooler")
+        poke(self.runtime_dir, "kiosk")
+
+    def scan(self, code: str, source: str, gtin: str | None = None) -> packing.ScanResult:
+        started = time.perf_counter()
+        with self.store.write() as conn:
+            result = packing.handle_scan(conn, self.config, code, source, self.base_url, gtin)
+        if result.jobs:
+            poke(self.runtime_dir, "spooler")
+        if result.staff is not None:
+            self.logins.publish("badge", {"token": self._badge_token(result.staff)})
+        self.live.publish("scan", result.to_json())
+        self.metrics.scan(result.outcome, time.perf_counter() - started)
+        log.info("scan %r from %s: %s %s", code[:64], source, result.outcome, result.message)
+        return result
+
+    def queue_ticket(self, conn: sqlite3.Connection, order: dict[str, Any]) -> None:
+        printer = self.config.printer_for("receipt")
+        if printer:
+            print_jobs.enqueue(conn, printer, "ticket",
+                               documents.ticket(self.config, order, self.base_url),
+                               order_id=order["id"])
+
+    def _badge_token(self, member: dict[str, Any]) -> str:
+        token = secrets.token_urlsafe(24)
+        now = time.monotonic()
+        with self._lock:
+            self._badges = {k: v for k, v in self._badges.items() if v[1] > now}
+            self._badges[token] = (member, now + BADGE_TOKEN_TTL_S)
+        return token
+
+    def redeem_badge(self, token: str) -> dict[str, Any] | None:
+        """One use per token, within its lifetime."""
+        with self._lock:
+            found = self._badges.pop(token, None)
+        if found and found[1] > time.monotonic():
+            return found[0]
+        return None
+
+    def preview_path(self, job_id: int) -> Path:
+        return self.config.station.data_dir / "previews" / f"{job_id}.png"

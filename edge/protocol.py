@@ -1,0 +1,144 @@
+"""The wire protocol shared by stations and the hub.
+
+Everything both sides must agree on lives here: the topic layout, the event envelope, the
+event kinds and the hash chain that makes each stream tamper-evident. The hub imports this
+module and nothing else from ``edge``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+SCHEMA_VERSION = 1
+GENESIS_HASH = "0" * 64
+TOPIC_ROOT = "ps/v1"
+
+
+class ProtocolError(Exception):
+    """A payload that does not follow the protocol."""
+
+
+# Event kinds written by a station (``up`` stream).
+ORDER_CREATED = "order.created"
+ORDER_STATUS = "order.status"
+ORDER_ITEM_PACKED = "order.item_packed"
+ORDER_EXCEPTION = "order.exception"
+STOCK_MOVED = "stock.moved"
+PRINT_JOB_QUEUED = "print_job.queued"
+PRINT_JOB_STATE = "print_job.state"
+SCAN_REJECTED = "scan.rejected"
+STAFF_LOGIN = "staff.login"
+
+STATION_EVENT_KINDS = frozenset(
+    {
+        ORDER_CREATED,
+        ORDER_STATUS,
+        ORDER_ITEM_PACKED,
+        ORDER_EXCEPTION,
+        STOCK_MOVED,
+        PRINT_JOB_QUEUED,
+        PRINT_JOB_STATE,
+        SCAN_REJECTED,
+        STAFF_LOGIN,
+    }
+)
+
+
+def station_topic(tenant: str, station: str, leaf: str) -> str:
+    """Topic of a station stream, e.g. ``ps/v1/acme/st/st-01/up``."""
+    return f"{TOPIC_ROOT}/{tenant}/st/{station}/{leaf}"
+
+
+def utc_now() -> str:
+    """Current UTC time as an ISO 8601 string with milliseconds and a ``Z``."""
+    return format_time(datetime.now(UTC))
+
+
+def format_time(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def new_event_id() -> str:
+    """A globally unique event id, generated where the event happened."""
+    return uuid.uuid4().hex
+
+
+def canonical_json(value: Any) -> str:
+    """Deterministic JSON: sorted keys, no spaces, UTF-8 kept as is."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+@dataclass(frozen=True)
+class Event:
+    """One event of a stream; ``hash`` chains it to the event before it."""
+
+    seq: int
+    id: str
+    kind: str
+    at: str
+    data: dict[str, Any]
+    prev_hash: str
+    hash: str = field(default="")
+
+    def body(self) -> dict[str, Any]:
+        return {"seq": self.seq, "id": self.id, "kind": self.kind, "at": self.at, "data": self.data}
+
+    def to_wire(self) -> dict[str, Any]:
+        return {**self.body(), "prev_hash": self.prev_hash, "hash": self.hash}
+
+    @classmethod
+    def from_wire(cls, raw: Any) -> Event:
+        if not isinstance(raw, dict):
+            raise ProtocolError("event must be a JSON object")
+        try:
+            event = cls(
+                seq=int(raw["seq"]),
+                id=str(raw["id"]),
+                kind=str(raw["kind"]),
+                at=str(raw["at"]),
+                data=dict(raw["data"]),
+                prev_hash=str(raw["prev_hash"]),
+                hash=str(raw["hash"]),
+            )
+        except (KeyError, TypeError, ValueError) as err:
+            raise ProtocolError(f"malformed event: {err}") from err
+        if event.seq < 1:
+            raise ProtocolError(f"event seq must be ≥ 1, got {event.seq}")
+        return event
+
+
+def chain_hash(prev_hash: str, body: dict[str, Any]) -> str:
+    """Hash of one event: SHA-256 over the previous hash and the canonical event body."""
+    digest = hashlib.sha256()
+    digest.update(prev_hash.encode("ascii"))
+    digest.update(canonical_json(body).encode("utf-8"))
+    return digest.hexdigest()
+
+
+def seal(seq: int, kind: str, data: dict[str, Any], prev_hash: str, *, at: str | None = None,
+         event_id: str | None = None) -> Event:
+    """Make a new event chained to ``prev_hash``."""
+    unsealed = Event(
+        seq=seq,
+        id=event_id or new_event_id(),
+        kind=kind,
+        at=at or utc_now(),
+        data=data,
+        prev_hash=prev_hash,
+    )
+    return Event(**{**unsealed.__dict__, "hash": chain_hash(prev_hash, unsealed.body())})
+
+
+def verify_chain(events: list[Event], prev_hash: str) -> int | None:
+    """Return the seq of the first event whose chain is broken, or None when all verify."""
+    expected_prev = prev_hash
+    for event in events:
+        if event.prev_hash != expected_prev or chain_hash(event.prev_hash, event.body()) != event.hash:
+            return event.seq
+        expected_prev = event.hash
+    return None

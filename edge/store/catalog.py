@@ -1,0 +1,130 @@
+"""Products: names in Chinese and English, several barcodes each, a bin location for picking."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable, Mapping
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from edge.protocol import utc_now
+from edge.store.db import Conflict
+
+
+def _price(value: Any) -> str:
+    try:
+        price = Decimal(str(value)).quantize(Decimal("0.01"))
+    except InvalidOperation as err:
+        raise Conflict(f"price {value!r} is not a decimal number") from err
+    if price < 0:
+        raise Conflict(f"price {value!r} is negative")
+    return str(price)
+
+
+def upsert(conn: sqlite3.Connection, products: Iterable[Mapping[str, Any]]) -> int:
+    """Insert or replace products and their barcodes; returns how many were written."""
+    now, count = utc_now(), 0
+    for p in products:
+        sku = str(p["sku"])
+        conn.execute(
+            "INSERT INTO products (sku, name, name_en, price, category, bin, image, weight_g, "
+            "active, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?) ON CONFLICT(sku) DO UPDATE SET "
+            "name=excluded.name, name_en=excluded.name_en, price=excluded.price, "
+            "category=excluded.category, bin=excluded.bin, image=excluded.image, "
+            "weight_g=excluded.weight_g, active=excluded.active, updated_at=excluded.updated_at",
+            (
+                sku,
+                p["name"],
+                p.get("name_en", ""),
+                _price(p["price"]),
+                p.get("category", ""),
+                p.get("bin", ""),
+                p.get("image"),
+                p.get("weight_g"),
+                1 if p.get("active", True) else 0,
+                now,
+            ),
+        )
+        conn.execute("DELETE FROM barcodes WHERE sku = ?", (sku,))
+        for code in p.get("barcodes", []):
+            conn.execute(
+                "INSERT INTO barcodes (code, sku) VALUES (?, ?) "
+                "ON CONFLICT(code) DO UPDATE SET sku = excluded.sku",
+                (str(code), sku),
+            )
+        count += 1
+    return count
+
+
+def _with_barcodes(conn: sqlite3.Connection, rows: list[sqlite3.Row]) -> list[dict[str, Any]]:
+    if not rows:
+        return []
+    skus = [r["sku"] for r in rows]
+    marks = ",".join("?" * len(skus))
+    codes: dict[str, list[str]] = {}
+    for b in conn.execute(
+        f"SELECT code, sku FROM barcodes WHERE sku IN ({marks}) ORDER BY code",  # noqa: S608
+        skus,
+    ):
+        codes.setdefault(b["sku"], []).append(b["code"])
+    return [
+        {
+            "sku": r["sku"],
+            "name": r["name"],
+            "name_en": r["name_en"],
+            "barcodes": codes.get(r["sku"], []),
+            "price": r["price"],
+            "category": r["category"],
+            "bin": r["bin"],
+            "image": r["image"],
+            "weight_g": r["weight_g"],
+        }
+        for r in rows
+    ]
+
+
+def get(conn: sqlite3.Connection, sku: str) -> dict[str, Any] | None:
+    rows = conn.execute("SELECT * FROM products WHERE sku = ?", (sku,)).fetchall()
+    found = _with_barcodes(conn, rows)
+    return found[0] if found else None
+
+
+def gtin_forms(code: str) -> list[str]:
+    """The same GTIN written as GTIN-14/13/12: scanners and catalogs disagree on leading zeros."""
+    forms = [code]
+    if code.isdigit():
+        stripped = code.lstrip("0")
+        for width in (8, 12, 13, 14):
+            if len(stripped) <= width:
+                forms.append(stripped.zfill(width))
+    return list(dict.fromkeys(forms))
+
+
+def find_by_code(conn: sqlite3.Connection, code: str) -> dict[str, Any] | None:
+    """The product whose barcode (in any GTIN form) or SKU is ``code``."""
+    forms = gtin_forms(code)
+    marks = ",".join("?" * len(forms))
+    row = conn.execute(
+        f"SELECT sku FROM barcodes WHERE code IN ({marks}) LIMIT 1",  # noqa: S608
+        forms,
+    ).fetchone()
+    sku = row["sku"] if row else code
+    product = get(conn, sku)
+    return product if product else None
+
+
+def search(conn: sqlite3.Connection, query: str = "", limit: int = 50) -> list[dict[str, Any]]:
+    """Active products whose SKU, barcode, Chinese or English name contains ``query``."""
+    if not query:
+        rows = conn.execute(
+            "SELECT * FROM products WHERE active = 1 ORDER BY category, sku LIMIT ?", (limit,)
+        ).fetchall()
+        return _with_barcodes(conn, rows)
+    like = "%" + query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    rows = conn.execute(
+        "SELECT * FROM products WHERE active = 1 AND (sku LIKE ?1 ESCAPE '\\' "
+        "OR name LIKE ?1 ESCAPE '\\' OR name_en LIKE ?1 ESCAPE '\\' "
+        "OR sku IN (SELECT sku FROM barcodes WHERE code = ?2)) ORDER BY sku LIMIT ?3",
+        (like, query, limit),
+    ).fetchall()
+    return _with_barcodes(conn, rows)

@@ -1,0 +1,160 @@
+"""Forward-only, named schema migrations of the station database.
+
+Each migration runs once, in order, inside a transaction together with the record of it
+having run (sqlite-utils ``Migrations``). Never edit a released migration: add a new one.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+from sqlite_utils import Database
+from sqlite_utils.migrations import Migrations
+
+from edge.store.db import transaction
+
+station = Migrations("printstation.station")
+
+
+def _run(db: Database, statements: str) -> None:
+    for statement in statements.split(";\n"):
+        if statement.strip():
+            db.execute(statement)
+
+
+@station(name="0001_initial")
+def initial(db: Database) -> None:
+    _run(
+        db,
+        """
+CREATE TABLE journal (
+    seq INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    kind TEXT NOT NULL,
+    at TEXT NOT NULL,
+    data TEXT NOT NULL,
+    prev_hash TEXT NOT NULL,
+    hash TEXT NOT NULL
+);
+CREATE TABLE kv (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+CREATE TABLE products (
+    sku TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    name_en TEXT NOT NULL DEFAULT '',
+    price TEXT NOT NULL,
+    category TEXT NOT NULL DEFAULT '',
+    bin TEXT NOT NULL DEFAULT '',
+    image TEXT,
+    weight_g INTEGER,
+    active INTEGER NOT NULL DEFAULT 1,
+    updated_at TEXT NOT NULL
+);
+CREATE TABLE barcodes (
+    code TEXT PRIMARY KEY,
+    sku TEXT NOT NULL REFERENCES products(sku) ON DELETE CASCADE
+);
+CREATE INDEX barcodes_sku ON barcodes(sku);
+CREATE TABLE stock_movements (
+    id INTEGER PRIMARY KEY,
+    sku TEXT NOT NULL REFERENCES products(sku),
+    qty INTEGER NOT NULL,
+    reason TEXT NOT NULL,
+    ref TEXT,
+    at TEXT NOT NULL
+);
+CREATE INDEX stock_movements_sku ON stock_movements(sku);
+CREATE TABLE orders (
+    id TEXT PRIMARY KEY,
+    number TEXT NOT NULL UNIQUE,
+    station TEXT NOT NULL,
+    channel TEXT NOT NULL,
+    external_id TEXT,
+    status TEXT NOT NULL,
+    fulfilment TEXT NOT NULL DEFAULT 'delivery',
+    payment TEXT NOT NULL DEFAULT 'counter',
+    paid INTEGER NOT NULL DEFAULT 0,
+    priority INTEGER NOT NULL DEFAULT 0,
+    customer_name TEXT NOT NULL DEFAULT '',
+    phone TEXT NOT NULL DEFAULT '',
+    address TEXT NOT NULL DEFAULT '',
+    carrier TEXT,
+    service_level TEXT NOT NULL DEFAULT 'standard',
+    tracking_number TEXT,
+    sort_code TEXT,
+    total TEXT NOT NULL DEFAULT '0.00',
+    exception_reason TEXT,
+    idempotency_key TEXT UNIQUE,
+    batch_id TEXT,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+CREATE INDEX orders_status ON orders(status, priority, created_at);
+CREATE TABLE order_lines (
+    order_id TEXT NOT NULL REFERENCES orders(id) ON DELETE CASCADE,
+    line_no INTEGER NOT NULL,
+    sku TEXT NOT NULL,
+    name TEXT NOT NULL,
+    name_en TEXT NOT NULL DEFAULT '',
+    qty INTEGER NOT NULL CHECK (qty > 0),
+    packed_qty INTEGER NOT NULL DEFAULT 0 CHECK (packed_qty >= 0 AND packed_qty <= qty),
+    unit_price TEXT NOT NULL,
+    PRIMARY KEY (order_id, line_no)
+);
+CREATE TABLE order_timeline (
+    id INTEGER PRIMARY KEY,
+    order_id TEXT NOT NULL REFERENCES orders(id) ON DELETE CASCADE,
+    at TEXT NOT NULL,
+    status TEXT NOT NULL,
+    note TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX order_timeline_order ON order_timeline(order_id);
+CREATE TABLE scans (
+    id INTEGER PRIMARY KEY,
+    code TEXT NOT NULL,
+    source TEXT NOT NULL,
+    at TEXT NOT NULL,
+    outcome TEXT NOT NULL,
+    order_id TEXT,
+    sku TEXT,
+    message TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE print_jobs (
+    id INTEGER PRIMARY KEY,
+    printer TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    status TEXT NOT NULL,
+    order_id TEXT,
+    reprint_of INTEGER REFERENCES print_jobs(id),
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at TEXT,
+    last_error TEXT,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    started_at TEXT,
+    finished_at TEXT
+);
+CREATE INDEX print_jobs_queue ON print_jobs(printer, status, id);
+CREATE TABLE staff (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    pin_hash TEXT NOT NULL,
+    badge TEXT UNIQUE,
+    role TEXT NOT NULL DEFAULT 'packer',
+    active INTEGER NOT NULL DEFAULT 1
+)
+""",
+    )
+
+
+def migrate(conn: sqlite3.Connection) -> list[str]:
+    """Apply pending migrations; returns the names applied."""
+    db = Database(conn)
+    # One IMMEDIATE transaction: services starting side by side migrate one after another.
+    with transaction(conn):
+        pending = [m.name for m in station.pending(db)]
+        station.apply(db)
+    return pending

@@ -1,0 +1,250 @@
+"""Orders, their lines and timeline, and the order state machine.
+
+States (see docs/orders.md)::
+
+    pending_payment ─► open ─► picking ─► packing ─► packed ─► shipped
+          │             │  ▲      │  │       │  ▲       │
+          ▼             ▼  └──────┘  ▼       ▼  │       ▼
+      cancelled ◄── exception ◄──────┴───────┴──┴───────┘
+
+Every change of state appends a timeline row and a journal event in the same transaction.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import uuid
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Any
+
+from edge import protocol
+from edge.store import journal, kv
+from edge.store.db import Conflict, NotFound
+
+TRANSITIONS: dict[str, frozenset[str]] = {
+    "pending_payment": frozenset({"open", "cancelled"}),
+    "open": frozenset({"picking", "packing", "exception", "cancelled"}),
+    "picking": frozenset({"open", "packing", "exception", "cancelled"}),
+    "packing": frozenset({"open", "packed", "exception"}),
+    "packed": frozenset({"shipped", "exception"}),
+    "exception": frozenset({"open", "cancelled"}),
+    "shipped": frozenset(),
+    "cancelled": frozenset(),
+}
+STATUSES = frozenset(TRANSITIONS)
+PACKABLE = frozenset({"open", "picking", "packing"})
+
+
+def _next_number(conn: sqlite3.Connection, station: str) -> str:
+    n = int(kv.get(conn, "order_counter", 0)) + 1
+    kv.put(conn, "order_counter", n)
+    return f"{station.upper()}-{n:06d}"
+
+
+def create(
+    conn: sqlite3.Connection,
+    *,
+    station: str,
+    channel: str,
+    lines: Sequence[dict[str, Any]],
+    status: str = "open",
+    number: str | None = None,
+    order_id: str | None = None,
+    **fields: Any,
+) -> dict[str, Any]:
+    """Create an order with its lines (each ``{sku, name, name_en, qty, unit_price}``)."""
+    if status not in STATUSES:
+        raise Conflict(f"unknown order status {status!r}")
+    if not lines:
+        raise Conflict("an order needs at least one line")
+    order_id = order_id or uuid.uuid4().hex
+    number = number or _next_number(conn, station)
+    now = protocol.utc_now()
+    total = sum((Decimal(str(l["unit_price"])) * int(l["qty"]) for l in lines), Decimal("0"))
+    allowed = {
+        "external_id", "fulfilment", "payment", "paid", "priority", "customer_name", "phone",
+        "address", "carrier", "service_level", "tracking_number", "sort_code",
+        "idempotency_key",
+    }
+    extra = {k: v for k, v in fields.items() if k in allowed}
+    if unknown := set(fields) - allowed:
+        raise Conflict(f"unknown order fields: {sorted(unknown)}")
+    columns = ["id", "number", "station", "channel", "status", "total", "created_at",
+               "updated_at", *extra]
+    values = [order_id, number, station, channel, status, str(total.quantize(Decimal("0.01"))),
+              now, now, *extra.values()]
+    conn.execute(
+        f"INSERT INTO orders ({','.join(columns)}) VALUES ({','.join('?' * len(columns))})",  # noqa: S608
+        values,
+    )
+    for no, line in enumerate(lines, start=1):
+        conn.execute(
+            "INSERT INTO order_lines (order_id, line_no, sku, name, name_en, qty, unit_price) "
+            "VALUES (?,?,?,?,?,?,?)",
+            (order_id, no, line["sku"], line["name"], line.get("name_en", ""), int(line["qty"]),
+             str(line["unit_price"])),
+        )
+    conn.execute(
+        "INSERT INTO order_timeline (order_id, at, status, note) VALUES (?,?,?,?)",
+        (order_id, now, status, f"created via {channel}"),
+    )
+    order = get(conn, order_id)
+    journal.append(conn, protocol.ORDER_CREATED, {"order": order})
+    return order
+
+
+def _row(conn: sqlite3.Connection, where: str, arg: str) -> sqlite3.Row | None:
+    row: sqlite3.Row | None = conn.execute(
+        f"SELECT * FROM orders WHERE {where} = ?", (arg,)  # noqa: S608
+    ).fetchone()
+    return row
+
+
+def _assemble(conn: sqlite3.Connection, row: sqlite3.Row) -> dict[str, Any]:
+    order = dict(row)
+    order["paid"] = bool(order["paid"])
+    order["lines"] = [
+        dict(l)
+        for l in conn.execute(
+            "SELECT line_no, sku, name, name_en, qty, packed_qty, unit_price FROM order_lines "
+            "WHERE order_id = ? ORDER BY line_no",
+            (row["id"],),
+        )
+    ]
+    for line in order["lines"]:
+        line.pop("order_id", None)
+    order["timeline"] = [
+        dict(t)
+        for t in conn.execute(
+            "SELECT at, status, note FROM order_timeline WHERE order_id = ? ORDER BY id",
+            (row["id"],),
+        )
+    ]
+    return order
+
+
+def get(conn: sqlite3.Connection, order_id: str) -> dict[str, Any]:
+    row = _row(conn, "id", order_id)
+    if row is None:
+        raise NotFound(f"no order with id {order_id}")
+    return _assemble(conn, row)
+
+
+def by_number(conn: sqlite3.Connection, number: str) -> dict[str, Any] | None:
+    row = _row(conn, "number", number)
+    return _assemble(conn, row) if row else None
+
+
+def by_idempotency_key(conn: sqlite3.Connection, key: str) -> dict[str, Any] | None:
+    row = _row(conn, "idempotency_key", key)
+    return _assemble(conn, row) if row else None
+
+
+def find(
+    conn: sqlite3.Connection, *, status: str | None = None, channel: str | None = None,
+    limit: int = 100,
+) -> list[dict[str, Any]]:
+    """Orders, urgent and oldest first, optionally filtered by status and channel."""
+    clauses, args = [], []
+    if status:
+        clauses.append("status = ?")
+        args.append(status)
+    if channel:
+        clauses.append("channel = ?")
+        args.append(channel)
+    where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+    rows = conn.execute(
+        f"SELECT * FROM orders {where} ORDER BY priority DESC, created_at, number LIMIT ?",  # noqa: S608
+        (*args, limit),
+    ).fetchall()
+    return [_assemble(conn, r) for r in rows]
+
+
+def transition(conn: sqlite3.Connection, order_id: str, status: str, note: str = "") -> dict[str, Any]:
+    """Move an order to ``status`` if the state machine allows it."""
+    row = _row(conn, "id", order_id)
+    if row is None:
+        raise NotFound(f"no order with id {order_id}")
+    current = row["status"]
+    if status not in TRANSITIONS.get(current, frozenset()):
+        raise Conflict(f"order {row['number']} is {current}; it cannot become {status}")
+    now = protocol.utc_now()
+    conn.execute("UPDATE orders SET status = ?, updated_at = ? WHERE id = ?", (status, now, order_id))
+    conn.execute(
+        "INSERT INTO order_timeline (order_id, at, status, note) VALUES (?,?,?,?)",
+        (order_id, now, status, note),
+    )
+    journal.append(
+        conn,
+        protocol.ORDER_STATUS,
+        {"order_id": order_id, "number": row["number"], "from": current, "to": status, "note": note},
+    )
+    return get(conn, order_id)
+
+
+def flag_exception(conn: sqlite3.Connection, order_id: str, reason: str) -> dict[str, Any]:
+    order = transition(conn, order_id, "exception", reason)
+    conn.execute("UPDATE orders SET exception_reason = ? WHERE id = ?", (reason, order_id))
+    journal.append(
+        conn,
+        protocol.ORDER_EXCEPTION,
+        {"order_id": order_id, "number": order["number"], "reason": reason},
+    )
+    return get(conn, order_id)
+
+
+def release_exception(conn: sqlite3.Connection, order_id: str, note: str) -> dict[str, Any]:
+    """Back to ``open`` with every line to be packed again."""
+    transition(conn, order_id, "open", note)
+    conn.execute("UPDATE orders SET exception_reason = NULL WHERE id = ?", (order_id,))
+    conn.execute("UPDATE order_lines SET packed_qty = 0 WHERE order_id = ?", (order_id,))
+    return get(conn, order_id)
+
+
+def pack_unit(conn: sqlite3.Connection, order_id: str, sku: str) -> tuple[dict[str, Any], bool]:
+    """Count one unit of ``sku``; returns the line and whether the whole order is now complete.
+
+    Raises NotFound when the order has no line for the SKU and Conflict on an over-scan.
+    """
+    lines = conn.execute(
+        "SELECT line_no, qty, packed_qty FROM order_lines WHERE order_id = ? AND sku = ? "
+        "ORDER BY line_no",
+        (order_id, sku),
+    ).fetchall()
+    if not lines:
+        raise NotFound(f"{sku} is not in this order")
+    open_line = next((l for l in lines if l["packed_qty"] < l["qty"]), None)
+    if open_line is None:
+        raise Conflict(f"{sku}: all {sum(l['qty'] for l in lines)} already packed")
+    conn.execute(
+        "UPDATE order_lines SET packed_qty = packed_qty + 1 WHERE order_id = ? AND line_no = ?",
+        (order_id, open_line["line_no"]),
+    )
+    remaining = conn.execute(
+        "SELECT COALESCE(SUM(qty - packed_qty), 0) AS r FROM order_lines WHERE order_id = ?",
+        (order_id,),
+    ).fetchone()["r"]
+    line = dict(
+        conn.execute(
+            "SELECT line_no, sku, name, qty, packed_qty FROM order_lines "
+            "WHERE order_id = ? AND line_no = ?",
+            (order_id, open_line["line_no"]),
+        ).fetchone()
+    )
+    journal.append(
+        conn,
+        protocol.ORDER_ITEM_PACKED,
+        {"order_id": order_id, "sku": sku, "line_no": line["line_no"],
+         "packed_qty": line["packed_qty"], "qty": line["qty"]},
+    )
+    return line, remaining == 0
+
+
+def set_fields(conn: sqlite3.Connection, order_id: str, **fields: Any) -> None:
+    """Update shipping details (carrier, tracking number, sort code, batch)."""
+    allowed = {"carrier", "tracking_number", "sort_code", "batch_id", "paid"}
+    if unknown := set(fields) - allowed:
+        raise Conflict(f"cannot set order fields {sorted(unknown)}")
+    for key, value in fields.items():
+        conn.execute(f"UPDATE orders SET {key} = ? WHERE id = ?", (value, order_id))  # noqa: S608
