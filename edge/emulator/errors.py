@@ -21,3 +21,11 @@ class ServerError(EmulatorError):
 
 class SymbolError(RenderError):
     """Barcode or QR data that cannot be encoded; the printer skips such a symbol."""
+
+
+class StateError(EmulatorError):
+    """A state change the emulator does not know (e.g. paper state ``"full"``)."""
+
+
+class JobTimeoutError(EmulatorError, TimeoutError):
+    """The expected jobs did not arrive in time."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+from uuid import uuid4
 
 
 def utc_now() -> datetime:
@@ -27,6 +28,8 @@ class ScanEvent:
     symbology: str | None = None
     gs1: dict[str, Any] | None = None
     at: datetime = field(default_factory=utc_now)
+    id: str = field(default_factory=lambda: uuid4().hex, compare=False)
+    """Unique per scan; sent as the ``Idempotency-Key`` header so a retried POST counts once."""
 
     def to_json(self) -> dict[str, Any]:
         """The JSON body posted to the kiosk's ``POST /api/v1/scans``."""
