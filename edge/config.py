@@ -150,6 +150,21 @@ class StationConfig(Strict):
             host = f"[{host}]"
         return f"http://{host}:{self.http.port}"
 
+    @property
+    def api_token(self) -> str:
+        """The API bearer token (read from its file, or created on first use)."""
+        from edge.secrets import station_secret
+
+        return station_secret(self.http.token_file,
+                              self.station.data_dir / "secrets" / "api-token")
+
+    @property
+    def session_key(self) -> str:
+        from edge.secrets import station_secret
+
+        return station_secret(self.http.secret_key_file,
+                              self.station.data_dir / "secrets" / "session-key")
+
     def printer_for(self, role: str) -> str | None:
         """Name of the printer with ``role``; receipts fall back to any printer."""
         for name, printer in self.printers.items():

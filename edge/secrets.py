@@ -36,7 +36,10 @@ def ensure_secret(path: Path, nbytes: int = 32) -> str:
     if not resolved.exists():
         resolved.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         value = secrets.token_urlsafe(nbytes)
-        fd = os.open(resolved, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            fd = os.open(resolved, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:  # another service created it first
+            return read_secret(resolved)
         try:
             os.write(fd, value.encode("ascii"))
         except BaseException:
@@ -44,3 +47,8 @@ def ensure_secret(path: Path, nbytes: int = 32) -> str:
             raise
         os.close(fd)
     return read_secret(resolved)
+
+
+def station_secret(configured: Path | None, default: Path) -> str:
+    """A configured secret file must exist; the default one is created on first use."""
+    return read_secret(configured) if configured else ensure_secret(default)

@@ -158,7 +158,13 @@ def bars_mask(pattern: str, height: int, narrow: int, wide: int | None = None) -
 
 
 def with_hri(
-    bars: Image.Image, text: str, cell: tuple[int, int], above: bool, below: bool, align: str
+    bars: Image.Image,
+    text: str,
+    cell: tuple[int, int],
+    *,
+    above: bool = False,
+    below: bool = True,
+    align: str = "center",
 ) -> Image.Image:
     """``bars`` with human-readable text above and/or below, aligned left, center or right."""
     if not text or not (above or below):

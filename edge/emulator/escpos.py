@@ -57,16 +57,13 @@ class Token:
 
 
 # A rule returns (token, length), None when more bytes are needed, or (None, length) to skip.
-Rule = Callable[[bytes, int], "tuple[Token | None, int] | None"]
+Buffer = bytes | bytearray
+Rule = Callable[[Buffer, int], "tuple[Token | None, int] | None"]
 CONTROLS = {0x0A: "LF", 0x0D: "CR", 0x09: "HT", 0x0C: "FF"}
 
 
-def _u16(buf: bytes, i: int) -> int:
-    return buf[i] | buf[i + 1] << 8
-
-
 def _fixed(name: str, count: int) -> Rule:
-    def rule(buf: bytes, i: int) -> tuple[Token | None, int] | None:
+    def rule(buf: Buffer, i: int) -> tuple[Token | None, int] | None:
         if len(buf) < i + 2 + count:
             return None
         return Token(name, bytes(buf[i + 2 : i + 2 + count])), 2 + count
@@ -77,7 +74,7 @@ def _fixed(name: str, count: int) -> Rule:
 def _sized(name: str, header: int, size: Callable[[bytes], int]) -> Rule:
     """A command with ``header`` parameter bytes from which ``size`` computes the payload."""
 
-    def rule(buf: bytes, i: int) -> tuple[Token | None, int] | None:
+    def rule(buf: Buffer, i: int) -> tuple[Token | None, int] | None:
         start = i + 2 + header
         if len(buf) < start:
             return None
@@ -96,7 +93,7 @@ def _sized(name: str, header: int, size: Callable[[bytes], int]) -> Rule:
 def _terminated(name: str, header: int, limit: int) -> Rule:
     """A command whose payload ends at a NUL byte (or after ``limit`` bytes)."""
 
-    def rule(buf: bytes, i: int) -> tuple[Token | None, int] | None:
+    def rule(buf: Buffer, i: int) -> tuple[Token | None, int] | None:
         start = i + 2 + header
         end = buf.find(b"\x00", start, start + limit + 1)
         if end < 0:
@@ -114,7 +111,7 @@ def _esc_star(args: bytes) -> int:
     return width * 3 if args[0] in (32, 33) else width
 
 
-def _gs_k(buf: bytes, i: int) -> tuple[Token | None, int] | None:
+def _gs_k(buf: Buffer, i: int) -> tuple[Token | None, int] | None:
     if len(buf) < i + 3:
         return None
     if buf[i + 2] <= 6:
@@ -122,7 +119,7 @@ def _gs_k(buf: bytes, i: int) -> tuple[Token | None, int] | None:
     return _sized("GS k", 2, lambda args: args[1])(buf, i)
 
 
-def _gs_v(buf: bytes, i: int) -> tuple[Token | None, int] | None:
+def _gs_v(buf: Buffer, i: int) -> tuple[Token | None, int] | None:
     if len(buf) < i + 3:
         return None
     if buf[i + 2] != 0x30:
@@ -131,18 +128,18 @@ def _gs_v(buf: bytes, i: int) -> tuple[Token | None, int] | None:
     return rule(buf, i)
 
 
-def _gs_cut(buf: bytes, i: int) -> tuple[Token | None, int] | None:
+def _gs_cut(buf: Buffer, i: int) -> tuple[Token | None, int] | None:
     if len(buf) < i + 3:
         return None
     count = 2 if buf[i + 2] in (65, 66, 97, 98, 103, 104) else 1
     return _fixed("GS V", count)(buf, i)
 
 
-def _esc_d_tabs(buf: bytes, i: int) -> tuple[Token | None, int] | None:
+def _esc_d_tabs(buf: Buffer, i: int) -> tuple[Token | None, int] | None:
     return _terminated("ESC D", 0, 32)(buf, i)
 
 
-def _esc_user_chars(buf: bytes, i: int) -> tuple[Token | None, int] | None:
+def _esc_user_chars(buf: Buffer, i: int) -> tuple[Token | None, int] | None:
     """ESC & y c1 c2 [x d1...d(y*x)]... — user-defined characters, skipped."""
     if len(buf) < i + 5:
         return None
@@ -157,7 +154,7 @@ def _esc_user_chars(buf: bytes, i: int) -> tuple[Token | None, int] | None:
     return Token("ESC &"), pos - i
 
 
-def _dle(buf: bytes, i: int) -> tuple[Token | None, int] | None:
+def _dle(buf: Buffer, i: int) -> tuple[Token | None, int] | None:
     if len(buf) < i + 3:
         return None
     kind, value = buf[i + 1], buf[i + 2]

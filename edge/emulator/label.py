@@ -29,13 +29,13 @@ MAX_COPIES = 100
 BITMAP_FONTS = {
     "1": (8, 12), "2": (12, 20), "3": (16, 24), "4": (24, 32), "5": (32, 48), "6": (14, 19),
     "7": (21, 27), "8": (14, 25),
-}  # fmt: skip
+}
 CHINESE_FONTS = {"TSS": "gb18030", "TST": "big5", "K": "cp949"}
 BARCODE_TYPES = {
     "128": "CODE128", "128M": "CODE128", "EAN128": "GS1-128", "39": "CODE39", "39C": "CODE39",
     "39S": "CODE39", "EAN13": "EAN13", "EAN8": "EAN8", "UPCA": "UPCA", "25": "ITF", "25C": "ITF",
     "CODA": "CODABAR",
-}  # fmt: skip
+}
 HRI_ALIGN = {1: "left", 2: "center", 3: "right"}
 HRI_CELL = (12, 20)
 
@@ -95,7 +95,7 @@ class Label:
             "BARCODE": self._barcode, "QRCODE": self._qrcode, "BOX": self._box, "BAR": self._bar,
             "REVERSE": self._reverse, "ERASE": self._erase, "CIRCLE": self._circle,
             "BITMAP": self._bitmap, "PRINT": self._print,
-        }  # fmt: skip
+        }
 
     @property
     def length(self) -> int:
@@ -218,7 +218,7 @@ class Label:
         for paragraph in text.replace("\\[L]", "\n").split("\n"):
             line = ""
             for char in paragraph:
-                if (len(line) and sum(cells(c) for c in line + char) * cell > width):
+                if line and sum(cells(c) for c in line + char) * cell > width:
                     cut = line.rfind(" ")
                     if char != " " and cut > 0:
                         lines.append(line[:cut])
@@ -247,7 +247,7 @@ class Label:
         ratio = wide if symbology in barcodes.RATIO_SYMBOLOGIES else None
         bars = barcodes.bars_mask(pattern, height, narrow, ratio)
         align = HRI_ALIGN.get(readable, "")
-        mask = barcodes.with_hri(bars, hri, HRI_CELL, False, bool(align), align)
+        mask = barcodes.with_hri(bars, hri, HRI_CELL, below=bool(align), align=align)
         self._paste(mask, x, y, rotation)
 
     def _qrcode(self, args: tuple[bytes, ...], data: bytes) -> None:
@@ -269,7 +269,8 @@ class Label:
     def _box(self, args: tuple[bytes, ...], data: bytes) -> None:
         x, y, x_end, y_end, thickness = (number(arg) for arg in args[:5])
         radius = number(args[5]) if len(args) > 5 else 0
-        box = (x + self.origin[0], y + self.origin[1], x_end + self.origin[0], y_end + self.origin[1])
+        dx, dy = self.origin
+        box = (x + dx, y + dy, x_end + dx, y_end + dy)
         self._draw().rounded_rectangle(box, radius, outline=0, width=max(thickness, 1))
 
     def _bar(self, args: tuple[bytes, ...], data: bytes) -> None:

@@ -42,7 +42,7 @@ def paper_out_page(page: Image.Image) -> Image.Image:
     top = page.height
     draw.rectangle((0, top, page.width - 1, top + NOTE_HEIGHT - 1), outline=RED, width=3)
     draw.text((page.width / 2, top + NOTE_HEIGHT / 2), "PAPER OUT", fill=RED,
-              font=font(24), anchor="mm")  # fmt: skip
+              font=font(24), anchor="mm")
     return marked
 
 
@@ -96,11 +96,11 @@ class JobWriter:
                 "kind": kind, "bytes": len(raw), "raw": raw_name, "job": first,
                 "received_at": timestamp(received_at), "finished_at": timestamp(finished_at),
                 "paper": paper, "complete": complete, "peer": peer,
-            }  # fmt: skip
+            }
             records: list[dict[str, Any]] = []
             if not pages:
                 records.append({**base, "seq": first, "file": None, "printed": False,
-                                "partial": False, "reason": reason or "not printed"})  # fmt: skip
+                                "partial": False, "reason": reason or "not printed"})
             for index, page in enumerate(pages):
                 seq = first + index
                 suffix = "-partial" if page.partial else ""
@@ -109,13 +109,14 @@ class JobWriter:
                 self._save_png(name, image)
                 records.append({**base, "seq": seq, "file": name, "printed": True,
                                 "partial": page.partial, "page": index + 1, "pages": len(pages),
-                                "width": page.image.width, "height": page.image.height})  # fmt: skip
+                                "width": page.image.width, "height": page.image.height,
+                                "reason": reason or None})
             with (self.out_dir / JOURNAL).open("a", encoding="utf-8") as journal:
                 journal.write("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records))
             self._records.extend(records)
         for record in records:
             log.info("job %s page %s: %s", record["job"], record["seq"],
-                     record["file"] or f"not printed ({record['reason']})")  # fmt: skip
+                     record["file"] or f"not printed ({record['reason']})")
         return records
 
     def _temp_path(self, name: str) -> Path:

@@ -33,7 +33,7 @@ BARCODE_TYPES = {
     0: "UPCA", 65: "UPCA", 1: "UPCE", 66: "UPCE", 2: "EAN13", 67: "EAN13", 3: "EAN8",
     68: "EAN8", 4: "CODE39", 69: "CODE39", 5: "ITF", 70: "ITF", 6: "CODABAR", 71: "CODABAR",
     72: "CODE93", 73: "CODE128", 74: "GS1-128",
-}  # fmt: skip
+}
 QR_LEVELS = {48: "L", 49: "M", 50: "Q", 51: "H"}
 
 
@@ -104,8 +104,8 @@ class Receipt:
         self._qr_data = b""
         self._graphics: Image.Image | None = None
         self._handlers: dict[str, Callable[[Token], None]] = {
-            "text": self._text, "LF": lambda t: self._print_line(), "FF": lambda t: self._print_line(),
-            "HT": self._tab, "ESC @": self._reset, "ESC !": self._print_mode,
+            "text": self._text, "LF": self._line_feed, "FF": self._line_feed, "HT": self._tab,
+            "ESC @": self._reset, "ESC !": self._print_mode,
             "ESC E": self._set("bold", lambda n: bool(n & 1)),
             "ESC G": self._set("bold", lambda n: bool(n & 1)),
             "ESC -": self._set("underline", lambda n: n & 3 if n & 3 < 3 else 0),
@@ -129,7 +129,7 @@ class Receipt:
             "GS k": self._barcode, "GS (": self._extended, "GS 8": self._graphics_data,
             "FS &": lambda t: self._change(chinese=True),
             "FS .": lambda t: self._change(chinese=False),
-        }  # fmt: skip
+        }
 
     # Public API -------------------------------------------------------------------------
 
@@ -258,7 +258,7 @@ class Receipt:
         self._change(
             font_b=bool(n & 0x01), bold=bool(n & 0x08), height=2 if n & 0x10 else 1,
             width=2 if n & 0x20 else 1, underline=1 if n & 0x80 else 0,
-        )  # fmt: skip
+        )
 
     def _size(self, token: Token) -> None:
         n = token.args[0]
@@ -277,6 +277,9 @@ class Receipt:
     def _column_width(self) -> int:
         cell_w = (FONT_B if self.modes.font_b else FONT_A)[0]
         return cell_w * self.modes.width + self.modes.char_spacing
+
+    def _line_feed(self, token: Token) -> None:
+        self._print_line()
 
     def _tab(self, token: Token) -> None:
         column = self._column_width()
@@ -365,9 +368,11 @@ class Receipt:
             self._qr_data = bytes(params[1:])
         elif function == 81:
             try:
-                self._place(barcodes.qr_mask(self._qr_data, self.modes.qr_module, self.modes.qr_level))
+                mask = barcodes.qr_mask(self._qr_data, self.modes.qr_module, self.modes.qr_level)
             except SymbolError as err:
                 log.warning("QR code not printed: %s", err)
+                return
+            self._place(mask)
 
     def _barcode(self, token: Token) -> None:
         symbology = BARCODE_TYPES.get(token.args[0], f"type {token.args[0]}")
@@ -380,12 +385,14 @@ class Receipt:
         except SymbolError as err:
             log.warning("barcode not printed: %s", err)
             return
-        wide = round(modes.bar_width * 2.5 + 0.1) if symbology in barcodes.RATIO_SYMBOLOGIES else None
+        ratio = symbology in barcodes.RATIO_SYMBOLOGIES
+        wide = round(modes.bar_width * 2.5 + 0.1) if ratio else None
         bars = barcodes.bars_mask(pattern, modes.bar_height, modes.bar_width, wide)
         if bars.width > self._area()[1]:
             log.warning("%s barcode is %d dots wide, wider than the print area; not printed",
-                        symbology, bars.width)  # fmt: skip
+                        symbology, bars.width)
             return
         cell = FONT_B if modes.hri_font_b else FONT_A
-        mask = barcodes.with_hri(bars, hri, cell, modes.hri in (1, 3), modes.hri in (2, 3), "center")
+        above, below = modes.hri in (1, 3), modes.hri in (2, 3)
+        mask = barcodes.with_hri(bars, hri, cell, above=above, below=below)
         self._place(mask)

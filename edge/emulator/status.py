@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import Literal, cast
+from typing import Literal
 
 from edge.emulator.errors import StateError
 
@@ -116,8 +116,11 @@ class PrinterState:
                 log.info("paper low: %d mm left", left // DOTS_PER_MM)
 
     def run_out(self) -> None:
+        """The roll ends now (mid-page): the rest of the roll counts as used."""
         with self._lock:
             self._paper = "out"
+            if self._length is not None:
+                self._used = max(self._used, self._length)
         log.warning("paper out")
 
     def as_dict(self) -> dict[str, object]:
@@ -133,6 +136,7 @@ class PrinterState:
 
 
 def check_paper(state: str) -> PaperState:
-    if state not in PAPER_STATES:
-        raise StateError(f"paper state must be one of {', '.join(PAPER_STATES)}, got {state!r}")
-    return cast(PaperState, state)
+    for known in PAPER_STATES:
+        if state == known:
+            return known
+    raise StateError(f"paper state must be one of {', '.join(PAPER_STATES)}, got {state!r}")

@@ -93,7 +93,7 @@ class JobStream:
             if not self._pending.strip(b"\x00 \r\n"):
                 return []
             events = self._start(detect_language(bytes(self._pending), final=True) or "escpos",
-                                 final=False)  # fmt: skip
+                                 final=False)
         events += self._process(b"", final=True)
         if self.language == "escpos":
             self._receipt.finish()

@@ -13,7 +13,6 @@ from edge import __version__
 from edge.kiosk import admin_views, api, errors, pack_views, views
 from edge.kiosk.auth import csrf_token, staff_member
 from edge.kiosk.runtime import Runtime
-from edge.secrets import ensure_secret, read_secret
 
 HERE = Path(__file__).parent
 CSP = (
@@ -22,17 +21,12 @@ CSP = (
 )
 
 
-def _secret(path: Path | None, default: Path) -> str:
-    return read_secret(path) if path else ensure_secret(default)
-
-
 def create_app(runtime: Runtime) -> Flask:
     config = runtime.config
     app = Flask(__name__, template_folder=str(HERE / "templates"), static_folder=str(HERE / "static"))
-    secrets_dir = config.station.data_dir / "secrets"
     app.config.update(
-        SECRET_KEY=_secret(config.http.secret_key_file, secrets_dir / "session-key"),
-        API_TOKEN=_secret(config.http.token_file, secrets_dir / "api-token"),
+        SECRET_KEY=config.session_key,
+        API_TOKEN=config.api_token,
         SESSION_MINUTES=config.http.session_minutes,
         PERMANENT_SESSION_LIFETIME=timedelta(minutes=config.http.session_minutes),
         SESSION_COOKIE_HTTPONLY=True,
@@ -47,7 +41,7 @@ def create_app(runtime: Runtime) -> Flask:
 
     def locale() -> str:
         lang = session.get("lang") or config.station.language
-        return "zh_CN" if lang == "zh-CN" else "en"
+        return "zh" if lang == "zh-CN" else "en"
 
     Babel(app, locale_selector=locale)
 

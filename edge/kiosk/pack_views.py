@@ -27,7 +27,6 @@ from edge.store import catalog, orders, print_jobs, scans, staff
 
 log = logging.getLogger(__name__)
 bp = Blueprint("pack", __name__, url_prefix="/pack")
-throttle = auth.Throttle()
 
 EXCEPTION_REASONS = ("address_unclear", "damaged", "out_of_stock", "wrong_item", "other")
 
@@ -76,17 +75,17 @@ def _client() -> str:
 def login() -> Any:
     error = None
     if request.method == "POST":
-        if throttle.blocked(_client()):
+        if rt().throttle.blocked(_client()):
             error = _("Too many attempts — wait a minute")
         else:
             pin = request.form.get("pin", "")[:12]
             member = staff.by_pin(rt().store.conn(), pin) if pin.isdigit() else None
             if member:
-                throttle.reset(_client())
+                rt().throttle.reset(_client())
                 auth.login(member)
                 log.info("staff %s logged in by PIN", member["name"])
                 return redirect(_next_url())
-            throttle.failed(_client())
+            rt().throttle.failed(_client())
             error = _("Wrong PIN")
     return render_template("pack_login.html", error=error, next=request.args.get("next", ""))
 

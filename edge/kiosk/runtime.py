@@ -14,6 +14,7 @@ from typing import Any
 
 from edge.config import StationConfig
 from edge.kiosk import documents, packing
+from edge.kiosk.auth import Throttle
 from edge.kiosk.live import LiveHub
 from edge.kiosk.metrics import Metrics
 from edge.store import Store, print_jobs
@@ -31,6 +32,7 @@ class Runtime:
     live: LiveHub = field(default_factory=LiveHub)
     logins: LiveHub = field(default_factory=lambda: LiveHub(max_listeners=4))
     metrics: Metrics = field(default_factory=Metrics)
+    throttle: Throttle = field(default_factory=Throttle)
     _badges: dict[str, tuple[dict[str, Any], float]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 

@@ -115,7 +115,9 @@ def _reject_bad_characters(text: str) -> None:
                 "group separator U+001D is allowed inside a code"
             )
         if category == "Cs" or char == "\ufffd":
-            raise CodeRejected(f"undecodable bytes at position {index} (wrong baud rate or encoding?)")
+            raise CodeRejected(
+                f"undecodable bytes at position {index} (wrong baud rate or encoding?)"
+            )
 
 
 def _symbology_identifier(text: str) -> SymbologyIdentifier | None:

@@ -62,12 +62,12 @@ def load_image(path: str | Path) -> GrayImage:
         raise ImageUnreadable(f"cannot load image {path}: no such file")
     image = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
     if image is not None and image.size:
-        return image  # type: ignore[no-any-return]
+        return image
     try:
         from PIL import Image, UnidentifiedImageError  # noqa: PLC0415 (optional at runtime)
 
         with Image.open(path) as opened:
-            return numpy.asarray(opened.convert("L"))  # type: ignore[no-any-return]
+            return numpy.asarray(opened.convert("L"))
     except (OSError, UnidentifiedImageError, ValueError) as err:
         raise ImageUnreadable(f"cannot load image {path}: {err}") from err
 
@@ -76,7 +76,7 @@ def to_gray(image: Any) -> GrayImage:
     """An 8-bit single-channel copy of a numpy (gray, BGR, BGRA) or PIL image."""
     numpy = require_module("numpy", _CAMERA_EXTRA)
     if hasattr(image, "convert") and hasattr(image, "mode"):
-        return numpy.asarray(image.convert("L"))  # type: ignore[no-any-return]
+        return numpy.asarray(image.convert("L"))
     array = numpy.asarray(image)
     if array.ndim == 3 and array.shape[2] in (3, 4):
         cv2 = require_module("cv2", _CAMERA_EXTRA)
@@ -88,7 +88,7 @@ def to_gray(image: Any) -> GrayImage:
         raise ImageUnreadable(f"not an image: array of shape {array.shape}")
     if array.dtype != numpy.uint8:
         array = numpy.clip(array, 0, 255).astype(numpy.uint8)
-    return numpy.ascontiguousarray(array)  # type: ignore[no-any-return]
+    return numpy.ascontiguousarray(array)
 
 
 def plausible(code: DecodedCode) -> bool:

@@ -9,7 +9,7 @@ The libraries are imported on first use; a missing one raises `DependencyMissing
 
 from __future__ import annotations
 
-from ctypes import c_void_p, cast, string_at
+from ctypes import c_char_p, c_void_p, cast, string_at
 from dataclasses import dataclass
 from functools import cache
 from types import ModuleType
@@ -135,7 +135,7 @@ def read_zbar(gray: GrayImage) -> list[DecodedCode]:
         try:
             lib.zbar_image_set_format(image, _ZBAR_GRAY)
             lib.zbar_image_set_size(image, width, height)
-            lib.zbar_image_set_data(image, cast(pixels, c_void_p), len(pixels), None)
+            lib.zbar_image_set_data(image, cast(c_char_p(pixels), c_void_p), len(pixels), None)
             if lib.zbar_scan_image(scanner, image) < 0:
                 raise ScannerError("zbar rejected the image format")
             symbol = lib.zbar_image_first_symbol(image)

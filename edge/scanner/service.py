@@ -74,8 +74,8 @@ class ScannerService:
         except ScannerError:
             self.stop()
             raise
-        log.info("Scanner service started with %d scanner(s): %s", len(self._threads),
-                 ", ".join(self._threads) or "none")
+        names = ", ".join(self._threads) or "none"
+        log.info("Scanner service started with %d scanner(s): %s", len(self._threads), names)
 
     def stop(self) -> None:
         """Stop the threads and close the sources, in reverse order. Idempotent."""
@@ -121,16 +121,25 @@ class ScannerService:
 
     def _run(self, source: ScanSource, pipeline: ScanPipeline) -> None:
         name = source.name
+        state: tuple[bool, str | None] | None = None
         while not self._stopping.is_set():
             try:
                 scans = source.read(READ_TIMEOUT)
-                self._board.update(name, connected=source.connected, last_error=source.last_error)
+                if (source.connected, source.last_error) != state:
+                    state = (source.connected, source.last_error)
+                    self._source_changed(name, *state)
                 for raw in scans:
                     self._handle(pipeline, raw)
             except Exception as err:
                 log.exception("Scanner %r: unexpected error; continuing", name)
                 self._board.update(name, last_error=f"{type(err).__name__}: {err}")
                 self._stopping.wait(ERROR_PAUSE)
+
+    def _source_changed(self, name: str, connected: bool, error: str | None) -> None:
+        if error is None:
+            self._board.update(name, connected=connected)
+        else:
+            self._board.update(name, connected=connected, last_error=error)
 
     def _handle(self, pipeline: ScanPipeline, raw: RawScan) -> None:
         name = pipeline.source

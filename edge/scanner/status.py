@@ -138,7 +138,7 @@ class StatusBoard:
 
     def _tick(self) -> None:
         since = self._clock() - self._last_write
-        if self._dirty and since >= self._min_interval or since >= self._heartbeat:
+        if (self._dirty and since >= self._min_interval) or since >= self._heartbeat:
             self.write()
             since = 0.0
         self._changed.clear()

@@ -150,3 +150,11 @@ def test_html_is_escaped_everywhere(api, client, runtime):
                                       "unit_price": "1"}])
     page = client.get(f"/o/{order['number']}").data.decode()
     assert "<script>alert(1)" not in page and "&lt;script&gt;" in page
+
+
+def test_language_defaults_from_config_and_switches(client):
+    page = client.get("/pack/login", headers={"Accept": "text/html"}).data.decode()
+    assert "员工登录" in page
+    client.get("/lang/en")
+    page = client.get("/pack/login", headers={"Accept": "text/html"}).data.decode()
+    assert "Staff login" in page

@@ -152,7 +152,9 @@ class DeviceSource(ScanSource):
             self._delay = min(self._delay * 2, self.backoff_max)
             if not self._down:
                 self._down = True
-                log.warning("Scanner %r unavailable: %s (retrying in the background)", self.name, err)
+                log.warning(
+                    "Scanner %r unavailable: %s (retrying in the background)", self.name, err
+                )
             return False
         self._open = True
         self._delay = self.backoff_initial

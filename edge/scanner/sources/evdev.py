@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import select
+import time
 from collections.abc import Callable, Iterable
 from typing import Any, Literal, Protocol
 
@@ -49,7 +50,8 @@ class EvdevScannerConfig(SourceConfig):
         description="Grab the device exclusively so its keystrokes never reach the kiosk browser.",
     )
     layout: Literal["us", "de", "fr"] = Field(
-        "us", description="Keyboard layout the scanner is configured for (us, de QWERTZ, fr AZERTY)."
+        "us",
+        description="Keyboard layout the scanner is set to (us, de = QWERTZ, fr = AZERTY).",
     )
     terminator: Literal["enter", "tab"] = Field(
         "enter", description="The key the scanner sends after each code."
@@ -88,7 +90,7 @@ def open_input_device(cfg: EvdevScannerConfig) -> InputDeviceLike:
     evdev = require_module("evdev", _EVDEV_HINT)
     if cfg.device is not None and cfg.device.startswith("/"):
         try:
-            return evdev.InputDevice(cfg.device)  # type: ignore[no-any-return]
+            return evdev.InputDevice(cfg.device)
         except FileNotFoundError as err:
             raise DeviceUnavailable(f"{cfg.device} not found — check the scanner's cable") from err
         except PermissionError as err:
@@ -99,13 +101,10 @@ def open_input_device(cfg: EvdevScannerConfig) -> InputDeviceLike:
         except OSError:
             continue
         if _matches(cfg, device.name, device.info.vendor, device.info.product):
-            return device  # type: ignore[no-any-return]
+            return device
         device.close()
-    wanted = ", ".join(
-        f"{key} {value!r}"
-        for key, value in (("name", cfg.device), ("vendor", cfg.vendor_id), ("product", cfg.product_id))
-        if value is not None
-    )
+    selectors = (("name", cfg.device), ("vendor", cfg.vendor_id), ("product", cfg.product_id))
+    wanted = ", ".join(f"{key} {value!r}" for key, value in selectors if value is not None)
     raise DeviceUnavailable(f"no input device with {wanted} — check the cable and the udev rule")
 
 
@@ -121,9 +120,14 @@ class EvdevSource(DeviceSource):
     """Reads codes from a keyboard-wedge scanner."""
 
     def __init__(
-        self, name: str, cfg: EvdevScannerConfig, *, opener: DeviceOpener = open_input_device
+        self,
+        name: str,
+        cfg: EvdevScannerConfig,
+        *,
+        opener: DeviceOpener = open_input_device,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        super().__init__(name)
+        super().__init__(name, clock=clock)
         self._cfg = cfg
         self._opener = opener
         self._device: InputDeviceLike | None = None

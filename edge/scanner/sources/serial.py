@@ -62,7 +62,9 @@ def open_serial_port(cfg: SerialScannerConfig) -> Any:
     try:
         return serial.serial_for_url(cfg.port, baudrate=cfg.baudrate, timeout=0.1)
     except (OSError, ValueError) as err:
-        raise DeviceUnavailable(f"serial port {cfg.port} cannot be opened: {err}; {_SERIAL_HINT}") from err
+        raise DeviceUnavailable(
+            f"serial port {cfg.port} cannot be opened: {err}; {_SERIAL_HINT}"
+        ) from err
 
 
 class SerialSource(DeviceSource):

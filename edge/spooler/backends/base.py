@@ -104,7 +104,7 @@ class PrinterConfigBase(BaseModel):
     @model_validator(mode="after")
     def _tspl_prints_labels(self) -> PrinterConfigBase:
         if self.language == "tspl" and self.role != "label":
-            raise ValueError(f"a tspl printer can only have role = \"label\", not {self.role!r}")
+            raise ValueError(f'a tspl printer can only have role = "label", not {self.role!r}')
         return self
 
     def render_options(self) -> RenderOptions:

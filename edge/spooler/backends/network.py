@@ -124,9 +124,7 @@ class NetworkBackend(PrinterBackend):
             return
         if abort:
             try:
-                self._sock.setsockopt(
-                    socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)
-                )
+                self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             except OSError:
                 log.debug("cannot reset connection to %s", self.description)
         self._sock.close()

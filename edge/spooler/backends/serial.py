@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import time
+from types import ModuleType
 from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field
@@ -27,6 +28,15 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 CHUNK = 1024
+
+
+def _pyserial() -> ModuleType:
+    """pyserial, imported when a serial printer is first used."""
+    try:
+        import serial  # noqa: PLC0415 - hardware library, imported by the back end that needs it
+    except ImportError as err:
+        raise PrinterOffline("serial printers need pyserial — install pyserial") from err
+    return serial
 
 
 class SerialPrinterConfig(PrinterConfigBase):
@@ -59,10 +69,7 @@ class SerialBackend(PrinterBackend):
     def open(self) -> None:
         if self._port is not None:
             return
-        try:
-            import serial as pyserial
-        except ImportError as err:
-            raise PrinterOffline("serial printers need pyserial — install pyserial") from err
+        pyserial = _pyserial()
         cfg = self.config
         try:
             self._port = pyserial.serial_for_url(
@@ -94,8 +101,7 @@ class SerialBackend(PrinterBackend):
         return self._port
 
     def write(self, data: bytes) -> None:
-        import serial as pyserial
-
+        pyserial = _pyserial()
         port = self._opened()
         deadline = time.monotonic() + self.config.write_timeout_s
         written = 0
@@ -139,8 +145,7 @@ class SerialBackend(PrinterBackend):
         )
 
     def status(self) -> PrinterStatus:
-        import serial as pyserial
-
+        pyserial = _pyserial()
         port = self._opened()
 
         def ask(query: bytes) -> bytes:

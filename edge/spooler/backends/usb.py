@@ -20,8 +20,10 @@ from __future__ import annotations
 import functools
 import logging
 import time
+from types import ModuleType
 from typing import Annotated, Any, Literal
 
+from escpos.exceptions import DeviceNotFoundError
 from pydantic import BeforeValidator, Field
 
 from edge.spooler.backends.base import PrinterBackend, PrinterConfigBase, PrinterStatus
@@ -61,14 +63,25 @@ class UsbPrinterConfig(PrinterConfigBase):
     interface: int = Field(0, ge=0, le=31, description="USB interface number of the printer.")
 
 
+def _pyusb() -> ModuleType:
+    """pyusb, imported when a USB printer is first used."""
+    try:
+        import usb.core  # noqa: PLC0415 - hardware library, imported by the back end that needs it
+        import usb.util  # noqa: PLC0415
+    except ImportError as err:
+        raise PrinterOffline(
+            "USB printers need pyusb — install printstation[usb] and libusb-1.0-0"
+        ) from err
+    return usb
+
+
 @functools.cache
 def _printer_class() -> type[Any]:
     """python-escpos's ``Usb`` printer with a status-read timeout and a chosen interface."""
-    import usb.core
-    import usb.util
-    from escpos.printer import Usb
+    usb = _pyusb()
+    from escpos.printer import Usb  # noqa: PLC0415 - loads pyusb
 
-    class EscposUsb(Usb):  # type: ignore[misc]
+    class EscposUsb(Usb):
         def __init__(self, *, interface: int, read_timeout_ms: int, **kwargs: Any) -> None:
             super().__init__(**kwargs)
             self.interface = interface
@@ -114,13 +127,7 @@ class UsbBackend(PrinterBackend):
     def open(self) -> None:
         if self._printer is not None:
             return
-        try:
-            import usb.core
-            from escpos.exceptions import DeviceNotFoundError
-        except ImportError as err:
-            raise PrinterOffline(
-                "USB printers need pyusb — install printstation[usb] and libusb-1.0-0"
-            ) from err
+        usb = _pyusb()
         cfg = self.config
         printer = _printer_class()(
             idVendor=cfg.vendor_id,
@@ -135,7 +142,9 @@ class UsbBackend(PrinterBackend):
         try:
             printer.open()
         except DeviceNotFoundError as err:
-            raise PrinterOffline(f"{self.description} not found — check cable and udev rule") from err
+            raise PrinterOffline(
+                f"{self.description} not found — check cable and udev rule"
+            ) from err
         except usb.core.NoBackendError as err:
             raise PrinterOffline(
                 f"{self.description}: libusb is missing — install libusb-1.0-0"
@@ -157,8 +166,7 @@ class UsbBackend(PrinterBackend):
                 log.debug("closing %s: %s", self.description, err)
 
     def write(self, data: bytes) -> None:
-        import usb.core
-
+        usb = _pyusb()
         self.open()
         deadline = time.monotonic() + self.config.write_timeout_s
         sent = 0
@@ -191,8 +199,7 @@ class UsbBackend(PrinterBackend):
             sent += len(chunk)
 
     def status(self) -> PrinterStatus:
-        import usb.core
-
+        usb = _pyusb()
         self.open()
         timeout_ms = max(int(self.config.status_timeout_s * 1000), 1)
 
@@ -206,5 +213,7 @@ class UsbBackend(PrinterBackend):
             answer = query_status(ask, self.config.language)
         except usb.core.USBError as err:
             self.close()
-            raise PrinterOffline(f"{self.description} is gone ({err}) — check cable and udev rule") from err
+            raise PrinterOffline(
+                f"{self.description} is gone ({err}) — check cable and udev rule"
+            ) from err
         return answer or no_answer("USB")

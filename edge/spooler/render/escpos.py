@@ -35,7 +35,9 @@ def render_ticket(ticket: Ticket, opts: RenderOptions) -> bytes:
     words = phrases(ticket.language)
     page = EscposPage(opts)
     cols = page.columns
-    page.line(ticket.store_name, align="center", size=fit_size(ticket.store_name, cols, 2), bold=True)
+    page.line(
+        ticket.store_name, align="center", size=fit_size(ticket.store_name, cols, 2), bold=True
+    )
     page.line(textmod.timestamp(ticket.created_at), align="center")
     page.line()
     page.line(words["order_number"], align="center")
@@ -88,9 +90,7 @@ def render_picklist(picklist: PickList, opts: RenderOptions) -> bytes:
     stops = pick_path(picklist.lines)
     units = sum(item.qty for stop in stops for item in stop.items)
     numbers = [order.number for order in picklist.orders]
-    numbers += sorted(
-        {line.order_number for line in picklist.lines} - set(numbers), key=order_key
-    )
+    numbers += sorted({line.order_number for line in picklist.lines} - set(numbers), key=order_key)
     page.line("拣货单 PICK LIST", align="center", size=2, bold=True)
     page.pair("批次 Batch", picklist.batch_id)
     if picklist.station:
@@ -119,12 +119,16 @@ def render_label_escpos(label: ShippingLabel, opts: RenderOptions) -> bytes:
     """A shipping label on a receipt roll: carrier, big sort code, tracking barcode, addresses."""
     page = EscposPage(opts)
     cols = page.columns
-    page.line(label.carrier.name, align="center", size=fit_size(label.carrier.name, cols, 2), bold=True)
+    page.line(
+        label.carrier.name, align="center", size=fit_size(label.carrier.name, cols, 2), bold=True
+    )
     if label.service_level:
         page.line(label.service_level, align="center")
     page.rule("=")
     if label.sort_code:
-        page.line(label.sort_code, align="center", size=fit_size(label.sort_code, cols, 4), bold=True)
+        page.line(
+            label.sort_code, align="center", size=fit_size(label.sort_code, cols, 4), bold=True
+        )
         page.rule("=")
     page.code128(label.tracking_number, height=120, module=3)
     page.rule()

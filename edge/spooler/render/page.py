@@ -60,7 +60,9 @@ def code128_escpos(runs: list[tuple[str, str]]) -> str:
     parts = []
     for kind, chunk in runs:
         if kind == "C":
-            parts.append("{C" + "".join(chr(int(chunk[i : i + 2])) for i in range(0, len(chunk), 2)))
+            parts.append(
+                "{C" + "".join(chr(int(chunk[i : i + 2])) for i in range(0, len(chunk), 2))
+            )
         else:
             parts.append("{B" + chunk.replace("{", "{{"))
     return "".join(parts)
@@ -75,7 +77,7 @@ class EscposPage(Dummy):
         except KeyError:
             raise RenderError(
                 f"unknown printer profile {opts.profile!r} — use a python-escpos profile name "
-                "such as \"default\", \"TM-T88V\" or \"TM-T20II\""
+                'such as "default", "TM-T88V" or "TM-T20II"'
             ) from None
         self.opts = opts
         self.columns = opts.columns
@@ -84,7 +86,9 @@ class EscposPage(Dummy):
 
     # Text -----------------------------------------------------------------------------------
 
-    def line(self, text: str = "", *, align: str = "left", size: int = 1, bold: bool = False) -> None:
+    def line(
+        self, text: str = "", *, align: str = "left", size: int = 1, bold: bool = False
+    ) -> None:
         """Print one line; non-ASCII text goes through the configured CJK path."""
         text = textmod.truncate(textmod.clean(text).rstrip(), self.columns // size)
         if text and not textmod.is_ascii(text) and self.opts.cjk == "raster":
@@ -123,7 +127,9 @@ class EscposPage(Dummy):
 
     # Codes ----------------------------------------------------------------------------------
 
-    def code128(self, data: str, *, height: int = 80, module: int = 3, caption: bool = True) -> None:
+    def code128(
+        self, data: str, *, height: int = 80, module: int = 3, caption: bool = True
+    ) -> None:
         """A centred Code 128 barcode of ``data`` (printable ASCII), its text printed below."""
         if not data or not textmod.is_ascii(data):
             raise RenderError(f"cannot print {data!r} as a Code 128 barcode: use printable ASCII")
@@ -135,11 +141,20 @@ class EscposPage(Dummy):
             modules = code128_modules(runs)
             module = min(module, self.opts.width_dots // modules)
             if module < 2:
-                raise RenderError(f"barcode {data!r} is too long for a {self.opts.width_dots}-dot line")
+                raise RenderError(
+                    f"barcode {data!r} is too long for a {self.opts.width_dots}-dot line"
+                )
             try:
                 self._hw_barcode(
-                    code128_escpos(runs), "CODE128", height=height, width=module,
-                    pos="OFF", font="A", align_ct=True, function_type="B", check=True,
+                    code128_escpos(runs),
+                    "CODE128",
+                    height=height,
+                    width=module,
+                    pos="OFF",
+                    font="A",
+                    align_ct=True,
+                    function_type="B",
+                    check=True,
                 )
             except EscposError as err:
                 raise RenderError(f"cannot print {data!r} as a Code 128 barcode: {err}") from err
@@ -177,7 +192,11 @@ class EscposPage(Dummy):
         code.add_data(data)
         code.make(fit=True)
         image = code.make_image().get_image()
-        self._raw(raster.raster_command(raster.centered(image, self.opts.width_dots), self.opts.width_dots))
+        self._raw(
+            raster.raster_command(
+                raster.centered(image, self.opts.width_dots), self.opts.width_dots
+            )
+        )
 
     # End of job -----------------------------------------------------------------------------
 

@@ -63,8 +63,6 @@ def pick_path(lines: Iterable[PickLine]) -> list[PickStop]:
         for sku in sorted(by_bin[location], key=order_key):
             per_order = by_bin[location][sku]
             orders = tuple(sorted(per_order.items(), key=lambda item: order_key(item[0])))
-            items.append(
-                PickItem(sku, names[(location, sku)], sum(per_order.values()), orders)
-            )
+            items.append(PickItem(sku, names[(location, sku)], sum(per_order.values()), orders))
         stops.append(PickStop(location, tuple(items)))
     return stops

@@ -44,7 +44,7 @@ def font_path() -> Path:
             return Path(name)
     raise RenderError(
         "no CJK font found for raster text — install fonts-wqy-microhei "
-        "or set the printer's cjk = \"gb18030\""
+        'or set the printer\'s cjk = "gb18030"'
     )
 
 
@@ -107,10 +107,7 @@ def raster_command(image: Image.Image, max_width: int | None = None) -> bytes:
     for top in range(0, mono.height, BAND_ROWS):
         band = mono.crop((0, top, mono.width, min(top + BAND_ROWS, mono.height)))
         header = (
-            GS
-            + b"v0\x00"
-            + width_bytes.to_bytes(2, "little")
-            + band.height.to_bytes(2, "little")
+            GS + b"v0\x00" + width_bytes.to_bytes(2, "little") + band.height.to_bytes(2, "little")
         )
         out.append(header + band.tobytes())
     return b"".join(out)

@@ -58,10 +58,22 @@ def sample_picklist(**overrides: Any) -> dict[str, Any]:
             {"number": "1010", "id": "ord-1010"},
         ],
         "lines": [
-            {"bin": "A-10-1", "sku": "SKU-3", "name": "洗衣液 2L", "qty": 1, "order_number": "1002"},
+            {
+                "bin": "A-10-1",
+                "sku": "SKU-3",
+                "name": "洗衣液 2L",
+                "qty": 1,
+                "order_number": "1002",
+            },
             {"bin": "A-2-3", "sku": "SKU-1", "name": "纸巾 10包", "qty": 2, "order_number": "1001"},
             {"bin": "A-2-3", "sku": "SKU-1", "name": "纸巾 10包", "qty": 1, "order_number": "1010"},
-            {"bin": "B-01-1", "sku": "SKU-7", "name": "矿泉水 550ml", "qty": 6, "order_number": "1001"},
+            {
+                "bin": "B-01-1",
+                "sku": "SKU-7",
+                "name": "矿泉水 550ml",
+                "qty": 6,
+                "order_number": "1001",
+            },
             {"bin": "A-03-2", "sku": "SKU-2", "name": "牙膏", "qty": 1, "order_number": "1010"},
         ],
     }

@@ -67,7 +67,7 @@ class TsplLabel:
         return False
 
     def text(
-        self, x: int, y: int, value: str, size: int = 1, align: str = "left", right: int = 0
+        self, x: int, y: int, value: str, size: int = 1, *, align: str = "left", right: int = 0
     ) -> int:
         """One line of text between ``x`` and ``right`` (default: the right margin).
 
@@ -89,7 +89,7 @@ class TsplLabel:
         return bottom
 
     def paragraph(
-        self, x: int, y: int, value: str, size: int = 1, max_lines: int = 3, right: int = 0
+        self, x: int, y: int, value: str, size: int = 1, *, max_lines: int = 3, right: int = 0
     ) -> int:
         """Wrapped text, at most ``max_lines`` lines (the last one truncated)."""
         right = right or self.width - self.margin
@@ -126,13 +126,15 @@ class TsplLabel:
         x = (self.width - modules * narrow) // 2
         if self.fits(y + height, "barcode"):
             self.commands.append(
-                f"BARCODE {self._d(x)},{self._d(y)},\"128\",{self._d(height)},0,0,"
+                f'BARCODE {self._d(x)},{self._d(y)},"128",{self._d(height)},0,0,'
                 f"{self._d(narrow)},{self._d(narrow)},{quote(data)}"
             )
         return y + height
 
     def qrcode(self, x: int, y: int, data: str, cell: int = 6) -> None:
-        self.commands.append(f"QRCODE {self._d(x)},{self._d(y)},M,{self._d(cell)},A,0,{quote(data)}")
+        self.commands.append(
+            f"QRCODE {self._d(x)},{self._d(y)},M,{self._d(cell)},A,0,{quote(data)}"
+        )
 
     def to_bytes(self) -> bytes:
         return (EOL.join([*self.commands, "PRINT 1"]) + EOL).encode("gb18030", errors="replace")
@@ -172,6 +174,6 @@ def render_label_tspl(label: ShippingLabel, opts: RenderOptions) -> bytes:
     if label.weight_kg is not None:
         y = page.text(left, y, f"重量 Weight: {label.weight_kg} kg", right=right) + 6
     if label.items:
-        y = page.paragraph(left, y, f"物品 Items: {label.items}", 1, 3, right=right) + 2
+        y = page.paragraph(left, y, f"物品 Items: {label.items}", 1, max_lines=3, right=right) + 2
     page.text(left, y, textmod.timestamp(label.created_at), right=right)
     return page.to_bytes()

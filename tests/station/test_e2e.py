@@ -1,0 +1,117 @@
+"""A real station (three processes) packing orders against printer emulators over TCP."""
+
+from __future__ import annotations
+
+import signal
+import time
+
+import pytest
+
+from tests.station.harness import Station
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def station(tmp_path):
+    s = Station(tmp_path / "st")
+    s.start()
+    yield s
+    s.stop()
+
+
+def test_scans_pack_an_order_and_the_label_is_printed(station):
+    order = station.orders[0]
+    station.pack(order)
+    station.wait(lambda: (station.job(order["id"]) or {}).get("status") == "done", 15, "label done")
+    label = station.emulators["label"]
+    label.wait_for_jobs(1, timeout=5)
+    pngs = sorted((station.root / "printed" / "label").glob("*.png"))
+    assert pngs, "the emulator rendered no label"
+    status, body = station.api("GET", f"/api/v1/orders/{order['id']}")
+    assert body["status"] == "packed"
+    assert [t["status"] for t in body["timeline"]][-2:] == ["packing", "packed"]
+
+
+def test_wrong_item_scan_counts_nothing(station):
+    order = station.orders[0]
+    station.scan(order["number"])
+    in_order = {l["sku"] for l in order["lines"]}
+    other = next(s for s in ("DRK-001", "STA-003", "HOU-002") if s not in in_order)
+    station.scan(other)
+    time.sleep(0.5)
+    _, body = station.api("GET", f"/api/v1/orders/{order['id']}")
+    assert body["status"] == "packing"
+    assert all(l["packed_qty"] == 0 for l in body["lines"])
+
+
+@pytest.mark.allow_errors
+def test_spooler_killed_mid_job_leaves_it_uncertain_never_reprinted(tmp_path):
+    station = Station(tmp_path / "st", label_speed_mm_s=15)  # a 150 mm label takes ~10 s
+    station.start()
+    try:
+        order = station.orders[0]
+        station.pack(order)
+        station.wait(lambda: (station.job(order["id"]) or {}).get("status") == "printing", 10,
+                     "job printing")
+        time.sleep(0.5)
+        station.kill("spooler", signal.SIGKILL)
+        station.start("spooler")
+        station.wait(lambda: station.job(order["id"])["status"] == "uncertain", 10, "uncertain")
+        time.sleep(1.5)  # a restarted spooler must not send it again by itself
+        label = station.emulators["label"]
+        complete = [j for j in label.jobs() if j.get("printed", True) and not j.get("partial")]
+        assert len(complete) <= 1
+        job = station.job(order["id"])
+        status, body = station.api("POST", f"/api/v1/print-jobs/{job['id']}/resolve",
+                                   {"printed": False})
+        assert status == 200 and body["status"] == "queued"
+        station.wait(lambda: station.job(order["id"])["status"] == "done", 30, "reprinted")
+    finally:
+        station.stop()
+
+
+@pytest.mark.allow_errors
+def test_paper_out_pauses_and_resumes_by_itself(station):
+    label = station.emulators["label"]
+    label.set_paper("out")
+    order = station.orders[0]
+    station.pack(order)
+    time.sleep(1.0)
+    job = station.job(order["id"])
+    assert job["status"] == "queued"
+    status_file = station.config.runtime_dir / "spooler-status.json"
+    station.wait(lambda: '"paused": true' in status_file.read_text(), 5, "printer paused")
+    label.set_paper("ok")
+    station.wait(lambda: station.job(order["id"])["status"] == "done", 15, "printed after paper")
+    assert len([j for j in label.jobs() if j.get("printed", True)]) == 1
+
+
+@pytest.mark.allow_errors
+def test_offline_printer_keeps_jobs_queued_until_back(station):
+    label = station.emulators["label"]
+    label.set_online(False)
+    order = station.orders[1]
+    station.pack(order)
+    time.sleep(1.0)
+    assert station.job(order["id"])["status"] == "queued"
+    label.set_online(True)
+    station.wait(lambda: station.job(order["id"])["status"] == "done", 15, "printed when back")
+
+
+@pytest.mark.allow_errors
+def test_broken_config_exits_78(tmp_path):
+    import subprocess
+    import sys
+
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[station]\nid = "BAD ID"\nbogus = 1\n', encoding="utf-8")
+    for service in ("kiosk", "spooler", "scanner"):
+        proc = subprocess.run([sys.executable, "-m", "edge.cli", service, "--config", str(bad)],
+                              capture_output=True, timeout=30, check=False)
+        assert proc.returncode == 78, proc.stderr
+        assert b"station.id" in proc.stderr and b"station.bogus" in proc.stderr
+    proc = subprocess.run([sys.executable, "-m", "edge.cli", "check-config", str(bad)],
+                          capture_output=True, timeout=30, check=False)
+    assert proc.returncode == 78
+    assert b"station.tenant" in proc.stderr  # a missing key is reported by its path
