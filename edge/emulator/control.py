@@ -143,7 +143,7 @@ class ControlServer:
             ) from err
         self._server.daemon_threads = True
         self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.2},
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
             name="printer-emulator-control", daemon=True,
         )
         self._thread.start()

@@ -216,6 +216,7 @@ class EscPosParser:
     def __init__(self) -> None:
         self._buf = bytearray()
         self._offset = 0
+        self._unknown: set[bytes] = set()
 
     @property
     def pending(self) -> int:
@@ -257,6 +258,12 @@ class EscPosParser:
         self._offset += i
         return tokens
 
+    def _log_unknown(self, command: bytes) -> None:
+        """Warn once per stream and command; repeats (as in garbage) go to debug."""
+        level = logging.DEBUG if command in self._unknown else logging.WARNING
+        self._unknown.add(command)
+        log.log(level, "unknown command %s 0x%02x skipped", PREFIX_NAMES[command[0]], command[1])
+
     def _parse_at(self, buf: bytearray, i: int, final: bool) -> tuple[Token | None, int] | None:
         byte = buf[i]
         if byte >= 0x20:
@@ -278,8 +285,6 @@ class EscPosParser:
             return None
         rule = rules.get(buf[i + 1])
         if rule is None:
-            log.warning(
-                "unknown command %s 0x%02x skipped", PREFIX_NAMES[byte], buf[i + 1]
-            )
+            self._log_unknown(bytes(buf[i : i + 2]))
             return None, 2
         return rule(buf, i)

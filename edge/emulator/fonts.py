@@ -8,6 +8,7 @@ cell, CJK and other full-width characters two.
 from __future__ import annotations
 
 import logging
+import threading
 import unicodedata
 from functools import lru_cache
 from pathlib import Path
@@ -26,6 +27,8 @@ FONT_CANDIDATES: tuple[tuple[str, int], ...] = (
 )
 
 Font = ImageFont.FreeTypeFont | ImageFont.ImageFont
+# FreeType faces are shared between connection threads; draw with one at a time.
+_draw_lock = threading.Lock()
 
 
 @lru_cache(maxsize=1)
@@ -65,15 +68,17 @@ def glyph(char: str, width: int, height: int, bold: bool = False) -> Image.Image
     """An ink mask of ``char`` fitted into a ``width`` x ``height`` cell."""
     width, height = max(width, 1), max(height, 1)
     face = font(height)
-    advance = int(face.getlength(char)) + (2 if bold else 0)
+    with _draw_lock:
+        advance = int(face.getlength(char)) + (2 if bold else 0)
     draw_width = max(width, advance)
     mask = Image.new("L", (draw_width, height), 0)
     if not char.isspace():
         draw = ImageDraw.Draw(mask)
         center = (draw_width / 2, height / 2)
-        draw.text(center, char, fill=255, font=face, anchor="mm")
-        if bold:
-            draw.text((center[0] + 1, center[1]), char, fill=255, font=face, anchor="mm")
+        with _draw_lock:
+            draw.text(center, char, fill=255, font=face, anchor="mm")
+            if bold:
+                draw.text((center[0] + 1, center[1]), char, fill=255, font=face, anchor="mm")
     if draw_width != width:
         mask = mask.resize((width, height), Image.Resampling.BILINEAR)
     return mask

@@ -31,7 +31,7 @@ RED = (220, 0, 0)
 
 
 def timestamp(epoch: float) -> str:
-    return datetime.fromtimestamp(epoch, UTC).isoformat(timespec="milliseconds")
+    return datetime.fromtimestamp(epoch, UTC).isoformat(timespec="microseconds")
 
 
 def paper_out_page(page: Image.Image) -> Image.Image:
@@ -62,7 +62,14 @@ class JobWriter:
         self.out_dir.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
         self._records: list[dict[str, Any]] = []
+        self._remove_stale_temp_files()
         self._next = self._first_free_number()
+
+    def _remove_stale_temp_files(self) -> None:
+        """Half-written files a crash left behind (never renamed into place)."""
+        for stale in self.out_dir.glob(".*.tmp"):
+            log.info("removing stale temporary file %s", stale.name)
+            stale.unlink(missing_ok=True)
 
     def _first_free_number(self) -> int:
         numbers = [int(m[1]) for p in self.out_dir.iterdir() if (m := NUMBERED.match(p.name))]
@@ -82,6 +89,7 @@ class JobWriter:
         received_at: float,
         finished_at: float,
         paper: str,
+        last_byte_at: float | None = None,
         reason: str = "",
         complete: bool = True,
         peer: str = "",
@@ -95,6 +103,7 @@ class JobWriter:
             base = {
                 "kind": kind, "bytes": len(raw), "raw": raw_name, "job": first,
                 "received_at": timestamp(received_at), "finished_at": timestamp(finished_at),
+                "last_byte_at": timestamp(last_byte_at if last_byte_at is not None else finished_at),
                 "paper": paper, "complete": complete, "peer": peer,
             }
             records: list[dict[str, Any]] = []

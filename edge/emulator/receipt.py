@@ -9,24 +9,22 @@ images print at once on their own lines. A cut (``GS V``) ends a page.
 from __future__ import annotations
 
 import logging
+import unicodedata
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
-from functools import lru_cache
+from dataclasses import replace
 
-from PIL import Image, ImageDraw, ImageOps
+from PIL import Image
 
 from edge.emulator import barcodes
 from edge.emulator.codepages import decode_text, escpos_codec
 from edge.emulator.errors import RenderError, SymbolError
 from edge.emulator.escpos import Token
-from edge.emulator.fonts import cells, glyph
 from edge.emulator.graphics import bit_column_mask, graphics_mask, raster_mask
+from edge.emulator.modes import DEFAULT_LINE_SPACING, FONT_A, FONT_B, PrintModes, styled_glyph
 
 log = logging.getLogger(__name__)
 
-FONT_A = (12, 24)
-FONT_B = (9, 17)
-DEFAULT_LINE_SPACING = 30
+DOTS_PER_INCH = 203
 MAX_PAGE_DOTS = 32_000
 MIN_WIDTH, MAX_WIDTH = 64, 4096
 BARCODE_TYPES = {
@@ -35,55 +33,6 @@ BARCODE_TYPES = {
     72: "CODE93", 73: "CODE128", 74: "GS1-128",
 }
 QR_LEVELS = {48: "L", 49: "M", 50: "Q", 51: "H"}
-
-
-@dataclass(frozen=True)
-class PrintModes:
-    """The printer settings that ``ESC @`` resets."""
-
-    font_b: bool = False
-    bold: bool = False
-    underline: int = 0
-    width: int = 1
-    height: int = 1
-    reverse: bool = False
-    upside_down: bool = False
-    rotated: bool = False
-    align: int = 0
-    line_spacing: int = DEFAULT_LINE_SPACING
-    codepage: int = 0
-    chinese: bool = False
-    char_spacing: int = 0
-    left_margin: int = 0
-    area_width: int = 0
-    tabs: tuple[int, ...] = field(default=tuple(range(8, 256, 8)))
-    hri: int = 0
-    hri_font_b: bool = False
-    bar_height: int = 162
-    bar_width: int = 3
-    qr_module: int = 3
-    qr_level: str = "M"
-
-
-@lru_cache(maxsize=4096)
-def styled_glyph(char: str, modes: PrintModes) -> Image.Image:
-    """The ink mask of one character in the given print modes."""
-    cell_w, cell_h = FONT_B if modes.font_b else FONT_A
-    mask = glyph(char, cells(char) * cell_w, cell_h, modes.bold)
-    if modes.rotated:
-        mask = mask.transpose(Image.Transpose.ROTATE_270)
-    if modes.width > 1 or modes.height > 1:
-        size = (mask.width * modes.width, mask.height * modes.height)
-        mask = mask.resize(size, Image.Resampling.NEAREST)
-    if modes.underline and not modes.reverse:
-        mask = mask.copy()
-        bottom = mask.height - 1
-        ImageDraw.Draw(mask).rectangle((0, bottom - modes.underline + 1, mask.width, bottom), 255)
-    if modes.reverse:
-        mask = ImageOps.invert(mask)
-    if modes.upside_down:
-        mask = mask.transpose(Image.Transpose.ROTATE_180)
-    return mask
 
 
 class Receipt:
@@ -114,6 +63,8 @@ class Receipt:
             "ESC {": self._set("upside_down", lambda n: bool(n & 1)),
             "ESC V": self._set("rotated", lambda n: n in (1, 2, 49, 50)),
             "ESC 3": self._set("line_spacing", int),
+            "ESC +": self._set("line_spacing", lambda n: round(n * DOTS_PER_INCH / 360)),
+            "ESC A": self._set("line_spacing", lambda n: round(n * DOTS_PER_INCH / 60)),
             "ESC 2": lambda t: self._change(line_spacing=DEFAULT_LINE_SPACING),
             "ESC t": self._set("codepage", int), "ESC SP": self._set("char_spacing", int),
             "ESC $": self._absolute, "ESC \\": self._relative, "ESC D": self._tabs,
@@ -121,7 +72,8 @@ class Receipt:
             "ESC i": lambda t: self.cut(), "ESC m": lambda t: self.cut(),
             "GS !": self._size, "GS B": self._set("reverse", lambda n: bool(n & 1)),
             "GS f": self._set("hri_font_b", lambda n: bool(n & 1)),
-            "GS H": self._set("hri", lambda n: n & 3), "GS h": self._set("bar_height", int),
+            "GS H": self._set("hri", lambda n: n & 3),
+            "GS h": self._set("bar_height", lambda n: max(n, 1)),
             "GS w": self._set("bar_width", lambda n: min(max(n, 1), 6)),
             "GS L": lambda t: self._change(left_margin=t.args[0] | t.args[1] << 8),
             "GS W": lambda t: self._change(area_width=t.args[0] | t.args[1] << 8),
@@ -271,7 +223,7 @@ class Receipt:
         text = decode_text(token.data, escpos_codec(modes.codepage), modes.chinese)
         spacing = modes.char_spacing * modes.width
         for char in text:
-            if char.isprintable() or char == " ":
+            if unicodedata.category(char)[0] != "C":
                 self._add_item(styled_glyph(char, modes), spacing)
 
     def _column_width(self) -> int:
@@ -375,7 +327,7 @@ class Receipt:
             self._place(mask)
 
     def _barcode(self, token: Token) -> None:
-        symbology = BARCODE_TYPES.get(token.args[0], f"type {token.args[0]}")
+        symbology = BARCODE_TYPES.get(token.args[0], f"#{token.args[0]}")
         modes = self.modes
         try:
             if symbology == "CODE128":

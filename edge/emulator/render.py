@@ -24,12 +24,12 @@ log = logging.getLogger(__name__)
 Language = Literal["escpos", "tspl"]
 # Commands a TSPL job starts with; text after them must look like TSPL arguments.
 TSPL_START = re.compile(
-    rb"[\s\x00]*(?:SIZE|GAP|BLINE|CLS|DIRECTION|REFERENCE|CODEPAGE|SPEED|DENSITY|OFFSET|SHIFT"
+    rb"[\s\x00]*(?:~![A-Z@&]|SIZE|GAP|BLINE|CLS|DIRECTION|REFERENCE|CODEPAGE|SPEED|DENSITY|OFFSET|SHIFT"
     rb"|HOME|SET [A-Z]+|KILL|DOWNLOAD|FORMFEED|LIMITFEED|SELFTEST|INITIALPRINTER)"
     rb"(?:[ \t][^\x00-\x08\x0e-\x1f]*)?\r?\n",
     re.IGNORECASE,
 )
-TSPL_STATUS = b"\x1b!"
+TSPL_STATUS = b"\x1b!?"
 TSPL_KEYWORDS = re.compile(rb"[\s\x00]*[A-Z~]", re.IGNORECASE)
 STACK_GAP = 16
 MAX_PREVIEW_DOTS = 32_000
@@ -46,7 +46,9 @@ def detect_language(
     whole job, so the answer is never None.
     """
     if data.startswith(TSPL_STATUS):
-        return "tspl" if len(data) >= 3 else None
+        return "tspl"
+    if TSPL_STATUS.startswith(data[:3]) and not final:
+        return None
     stripped = data.lstrip(b" \t\r\n\x00")
     if final:
         stripped += b"\n"

@@ -117,6 +117,11 @@ class PrinterEmulator:
         self.context.stopping.set()
         if self._control is not None:
             self._control.stop()
+        if self._listener is not None:
+            try:
+                self._listener.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                log.debug("listening socket already shut down")
         if self._accept_thread is not None:
             self._accept_thread.join(timeout=5)
             self._accept_thread = None

@@ -64,6 +64,7 @@ class Session:
         self.context = context
         self._stream = JobStream(context.width_dots, context.language)
         self._job_started = time.time()
+        self._chunk_at = self._job_started
         self._accounted = 0
         self._partial: PrintedPage | None = None
         self._discard = ""
@@ -94,6 +95,7 @@ class Session:
             chunk = self.sock.recv(RECV_SIZE)
             if not chunk:
                 return
+            self._chunk_at = time.time()
             if not self._stream.job_open:
                 self._job_started = time.time()
             for event in self._stream.feed(chunk):
@@ -157,6 +159,7 @@ class Session:
         self.context.clock.advance(printed - self._accounted)
         self.context.writer.write(
             job.language, job.raw, pages, received_at=self._job_started, finished_at=time.time(),
+            last_byte_at=self._chunk_at,
             paper=state.paper, reason=reason or job.note, complete=job.complete, peer=self.peer,
         )
         self._accounted, self._partial, self._discard = 0, None, ""

@@ -92,8 +92,8 @@ class JobStream:
         if self.language is None:
             if not self._pending.strip(b"\x00 \r\n"):
                 return []
-            events = self._start(detect_language(bytes(self._pending), final=True) or "escpos",
-                                 final=False)
+            language = detect_language(bytes(self._pending), final=True) or "escpos"
+            events = self._start(language, final=False)
         events += self._process(b"", final=True)
         if self.language == "escpos":
             self._receipt.finish()

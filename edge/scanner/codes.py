@@ -99,6 +99,9 @@ def check_code(
         gs1 = parse_gs1(text)
     elif rules.gtin_check and symbology is None and len(text) in _EAN_LENGTHS and _digits(text):
         symbology = _check_ean_upc(text, None)
+    if gs1 is not None:
+        # A leading or trailing FNC1 sent as GS carries no data.
+        text = text.strip(GS)
     return CheckedCode(
         code=text, symbology=symbology, gs1=gs1, aim=aim.value if aim is not None else None
     )

@@ -67,6 +67,8 @@ def parse_gs1(text: str) -> dict[str, Any]:
     when absent, ``expiry`` is an ISO date, ``ais`` maps every AI to its raw value. Raises
     `CodeRejected` when the string does not parse or a GTIN/SSCC/GLN check digit is wrong.
     """
+    if not text.strip(GS):
+        raise CodeRejected("empty GS1 element string")
     try:
         if text.startswith("("):
             message = GS1Message.parse_hri(text, config=_CONFIG)
@@ -83,6 +85,8 @@ def parse_gs1(text: str) -> dict[str, Any]:
         "sscc": None,
         "ais": {},
     }
+    if not message.element_strings:
+        raise CodeRejected(f"no GS1 element strings in {text!r}")
     for element in message.element_strings:
         ai = element.ai.ai
         for problem in (element.gtin_error, element.sscc_error, element.gln_error):

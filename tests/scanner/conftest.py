@@ -15,7 +15,7 @@ DECODE_REPORT = pytest.StashKey[str]()
 
 
 def corpus_dir() -> Path:
-    """The barcode corpus: ``$PRINTSTATION_CORPUS``, else ``shared/corpus/barcodes`` beside the repo."""
+    """``$PRINTSTATION_CORPUS``, else ``shared/corpus/barcodes`` beside the repository."""
     env = os.environ.get("PRINTSTATION_CORPUS")
     return Path(env) if env else REPO / ".." / "shared" / "corpus" / "barcodes"
 

@@ -4,9 +4,11 @@ a recording delivery, and a tiny kiosk HTTP server. Everything else in the tests
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import json
 import os
+import socket
 import threading
 import time
 from collections import deque
@@ -69,10 +71,8 @@ class FakeInputDevice:
         return self._read_fd
 
     def read(self) -> Iterator[KeyEvent]:
-        try:
+        with contextlib.suppress(BlockingIOError):
             os.read(self._read_fd, 4096)
-        except BlockingIOError:
-            pass
         if self.unplugged:
             raise OSError(errno.ENODEV, "No such device")
         if not self._events:
@@ -131,7 +131,7 @@ class FakeCapture:
         self.released = False
         self.reads = 0
 
-    def isOpened(self) -> bool:  # noqa: N802 (OpenCV's name)
+    def isOpened(self) -> bool:
         return not self.released
 
     def read(self) -> tuple[bool, Any]:
@@ -164,7 +164,7 @@ class Recorder:
     def wait_for(self, count: int, timeout: float = 5.0) -> list[ScanEvent]:
         with self.arrived:
             if not self.arrived.wait_for(lambda: len(self.events) >= count, timeout):
-                raise AssertionError(f"{len(self.events)} of {count} scans delivered: {self.events}")
+                raise AssertionError(f"{len(self.events)} of {count} scans delivered")
             return list(self.events)
 
 
@@ -181,6 +181,7 @@ class KioskStub:
         self.port = self.server.server_address[1]
         self.url = f"http://127.0.0.1:{self.port}"
         self.arrival: list[float] = []
+        self.sockets: list[socket.socket] = []
         self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self._thread.start()
 
@@ -189,8 +190,15 @@ class KioskStub:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # Buffered, so headers and body leave in one segment (as a production server
+            # does); unbuffered writes meet Nagle + delayed ACK and stall for 40 ms.
+            wbufsize = -1
 
-            def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+            def setup(self) -> None:
+                super().setup()
+                stub.sockets.append(self.connection)
+
+            def do_POST(self) -> None:
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 refused = body["code"] in stub.refuse
                 status = 409 if refused else 201
@@ -213,7 +221,7 @@ class KioskStub:
                     )
                     stub.received.notify_all()
 
-            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+            def log_message(self, format: str, *args: Any) -> None:
                 """Quiet."""
 
         return Handler
@@ -225,5 +233,9 @@ class KioskStub:
             return list(self.requests)
 
     def close(self) -> None:
+        """Stop like a killed process: the listener and every open connection go away."""
         self.server.shutdown()
         self.server.server_close()
+        for sock in self.sockets:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)

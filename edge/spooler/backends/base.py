@@ -27,7 +27,7 @@ from typing import Annotated, Literal
 from escpos.capabilities import CAPABILITIES
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from edge.spooler.render.options import WIDTH_DOTS_BY_MM, RenderOptions
+from edge.spooler.render.options import WIDTH_DOTS_BY_MM, RenderOptions, dots_per_mm
 
 Paper = Literal["ok", "low", "out", "unknown"]
 
@@ -54,36 +54,41 @@ class PrinterConfigBase(BaseModel):
         "or picklist."
     )
     language: Literal["escpos", "tspl"] = Field(
-        "escpos",
+        default="escpos",
         description="Command language: escpos for receipt printers, tspl for label printers "
         "(labels only).",
     )
     profile: str = Field(
-        "default",
+        default="default",
         min_length=1,
         max_length=64,
         description="python-escpos capability profile of the printer model, e.g. default, "
         "TM-T88V, TM-T20II; decides which barcode/QR/cut commands are used.",
     )
     width_mm: Literal[58, 80, 100] = Field(
-        80,
+        default=80,
         description="Paper roll width in mm (58 → 384 dots, 80 → 576 dots); the profile's "
         "own width wins when it has one.",
     )
     cjk: Literal["gb18030", "raster"] = Field(
-        "gb18030",
+        default="gb18030",
         description="How Chinese text is printed: gb18030 uses the printer's Chinese font; "
         "raster draws it on the station and sends an image (printers without a Chinese font).",
     )
     label_size_mm: tuple[LabelDimension, LabelDimension] = Field(
-        (100, 150), description="Label width and height in mm (TSPL printers)."
+        default=(100, 150), description="Label width and height in mm (TSPL printers)."
     )
-    dpi: Literal[203, 300] = Field(203, description="Print resolution of a TSPL label printer.")
+    dpi: Literal[203, 300] = Field(
+        default=203, description="Print resolution of a TSPL label printer."
+    )
     status_timeout_s: float = Field(
-        1.0, gt=0, le=30, description="How long to wait for the printer's answer to a status query."
+        default=1.0,
+        gt=0,
+        le=30,
+        description="How long to wait for the printer's answer to a status query.",
     )
     write_timeout_s: float = Field(
-        30.0,
+        default=30.0,
         gt=0,
         le=600,
         description="Longest time one job may take to be accepted by the printer before the "
@@ -113,7 +118,7 @@ class PrinterConfigBase(BaseModel):
         pixels = media.get("width", {}).get("pixels")
         width_dots = pixels if isinstance(pixels, int) else WIDTH_DOTS_BY_MM[self.width_mm]
         if self.language == "tspl":
-            width_dots = round(self.label_size_mm[0] * self.dpi / 25.4)
+            width_dots = round(self.label_size_mm[0] * dots_per_mm(self.dpi))
         return RenderOptions(
             language=self.language,
             profile=self.profile,

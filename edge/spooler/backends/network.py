@@ -48,9 +48,12 @@ class NetworkPrinterConfig(PrinterConfigBase):
     host: str = Field(
         min_length=1, max_length=253, description="IP address or host name of the printer."
     )
-    port: int = Field(9100, ge=1, le=65535, description="Raw printing TCP port.")
+    port: int = Field(default=9100, ge=1, le=65535, description="Raw printing TCP port.")
     connect_timeout_s: float = Field(
-        3.0, gt=0, le=60, description="How long to wait for the TCP connection to be accepted."
+        default=3.0,
+        gt=0,
+        le=60,
+        description="How long to wait for the TCP connection to be accepted.",
     )
 
 

@@ -49,10 +49,15 @@ class SerialPrinterConfig(PrinterConfigBase):
         description="Serial device or pyserial URL, e.g. /dev/ttyUSB0 or loop://.",
     )
     baudrate: int = Field(
-        9600, ge=1200, le=921600, description="Line speed; must match the printer's setting."
+        default=9600,
+        ge=1200,
+        le=921600,
+        description="Line speed; must match the printer's setting.",
     )
-    rtscts: bool = Field(False, description="Use RTS/CTS hardware flow control.")
-    dsrdtr: bool = Field(False, description="Use DSR/DTR hardware flow control (Epson default).")
+    rtscts: bool = Field(default=False, description="Use RTS/CTS hardware flow control.")
+    dsrdtr: bool = Field(
+        default=False, description="Use DSR/DTR hardware flow control (Epson default)."
+    )
 
 
 class SerialBackend(PrinterBackend):

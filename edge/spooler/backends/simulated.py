@@ -53,17 +53,22 @@ class SimulatedPrinterConfig(PrinterConfigBase):
 
     type: Literal["simulated"] = Field(description="A simulated printer (no hardware).")
     out_dir: str | None = Field(
-        None,
+        default=None,
         max_length=4096,
         description="Folder where each job's bytes are saved as NNNNNN.bin; none keeps them "
         "in memory only.",
     )
     fail: Literal["none", "paper_out", "offline", "slow", "unplug_mid_job"] = Field(
-        "none", description="Fault to simulate from the start."
+        default="none", description="Fault to simulate from the start."
     )
-    delay_ms: int = Field(0, ge=0, le=600_000, description="Time each job takes to print, in ms.")
+    delay_ms: int = Field(
+        default=0, ge=0, le=600_000, description="Time each job takes to print, in ms."
+    )
     paper_after_jobs: int | None = Field(
-        None, ge=0, le=1_000_000, description="Jobs printed before the paper runs out; none: never."
+        default=None,
+        ge=0,
+        le=1_000_000,
+        description="Jobs printed before the paper runs out; none: never.",
     )
 
 

@@ -55,12 +55,14 @@ class UsbPrinterConfig(PrinterConfigBase):
     vendor_id: UsbId = Field(description='USB vendor id, hex string ("04b8") or integer.')
     product_id: UsbId = Field(description='USB product id, hex string ("0e15") or integer.')
     in_ep: Annotated[int, BeforeValidator(_hex)] = Field(
-        0x82, ge=0x81, le=0x8F, description="Bulk IN endpoint address for status answers."
+        default=0x82, ge=0x81, le=0x8F, description="Bulk IN endpoint address for status answers."
     )
     out_ep: Annotated[int, BeforeValidator(_hex)] = Field(
-        0x01, ge=0x01, le=0x0F, description="Bulk OUT endpoint address for print data."
+        default=0x01, ge=0x01, le=0x0F, description="Bulk OUT endpoint address for print data."
     )
-    interface: int = Field(0, ge=0, le=31, description="USB interface number of the printer.")
+    interface: int = Field(
+        default=0, ge=0, le=31, description="USB interface number of the printer."
+    )
 
 
 def _pyusb() -> ModuleType:
@@ -82,6 +84,8 @@ def _printer_class() -> type[Any]:
     from escpos.printer import Usb  # noqa: PLC0415 - loads pyusb
 
     class EscposUsb(Usb):
+        """Adds a status-read timeout, an explicit interface claim and timed writes."""
+
         def __init__(self, *, interface: int, read_timeout_ms: int, **kwargs: Any) -> None:
             super().__init__(**kwargs)
             self.interface = interface

@@ -74,13 +74,18 @@ def render_ticket(ticket: Ticket, opts: RenderOptions) -> bytes:
         page.line()
         page.wrapped(ticket.instructions)
     page.line()
-    page.code128(ticket.order_number, height=80, module=3)
+    page.code128(ticket.order_number, height=80, module=3, required=False)
     if ticket.status_url.strip():
         page.line()
         page.qr_code(ticket.status_url, size=6 if opts.width_dots >= 512 else 4)
         page.line(words["scan_status"], align="center")
     if ticket.order_id:
-        page.line(f"{words['order_id']}: {ticket.order_id}", align="center")
+        caption = f"{words['order_id']}: {ticket.order_id}"
+        if textmod.width(caption) <= cols:
+            page.line(caption, align="center")
+        else:
+            page.line(words["order_id"], align="center")
+            page.wrapped(ticket.order_id)
     return page.finish()
 
 
@@ -111,7 +116,7 @@ def render_picklist(picklist: PickList, opts: RenderOptions) -> bytes:
     page.line("订单条码 ORDERS", align="center", bold=True)
     for number in numbers:
         page.line()
-        page.code128(number, height=60, module=2)
+        page.code128(number, height=60, module=2, required=False)
     return page.finish()
 
 

@@ -12,6 +12,11 @@ CjkMode = Literal["gb18030", "raster"]
 WIDTH_DOTS_BY_MM: dict[int, int] = {58: 384, 80: 576, 100: 800}
 
 
+def dots_per_mm(dpi: int) -> float:
+    """Dots per millimetre as printers count them (203 dpi: 8, 300 dpi: 12)."""
+    return {203: 8.0, 300: 12.0}.get(dpi, dpi / 25.4)
+
+
 @dataclass(frozen=True)
 class RenderOptions:
     """Printer properties a renderer needs; built from a printer's config by ``render_options``.

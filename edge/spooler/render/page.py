@@ -128,11 +128,27 @@ class EscposPage(Dummy):
     # Codes ----------------------------------------------------------------------------------
 
     def code128(
-        self, data: str, *, height: int = 80, module: int = 3, caption: bool = True
+        self,
+        data: str,
+        *,
+        height: int = 80,
+        module: int = 3,
+        caption: bool = True,
+        required: bool = True,
     ) -> None:
-        """A centred Code 128 barcode of ``data`` (printable ASCII), its text printed below."""
+        """A centred Code 128 barcode of ``data`` (printable ASCII), its text printed below.
+
+        Data that cannot be a Code 128 barcode raises :class:`RenderError`, or, when the
+        barcode is not ``required``, is printed as text only.
+        """
         if not data or not textmod.is_ascii(data):
-            raise RenderError(f"cannot print {data!r} as a Code 128 barcode: use printable ASCII")
+            if required:
+                raise RenderError(
+                    f"cannot print {data!r} as a Code 128 barcode: use printable ASCII"
+                )
+            log.warning("%r is not printable ASCII; printed without a barcode", data)
+            self.line(data, align="center", bold=True)
+            return
         self._apply_style("center", 1, False)
         if self.profile.supports("barcodeB"):
             runs = [("B", data)]

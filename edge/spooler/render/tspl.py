@@ -14,19 +14,22 @@ from __future__ import annotations
 import logging
 
 import barcode
+import qrcode
 
 from edge.spooler.errors import RenderError
 from edge.spooler.render import text as textmod
 from edge.spooler.render.model import ShippingLabel
-from edge.spooler.render.options import RenderOptions
+from edge.spooler.render.options import RenderOptions, dots_per_mm
 
 log = logging.getLogger(__name__)
 
 FONT = "TSS24.BF2"
 EOL = "\r\n"
 #: Layout unit: positions below are in dots at 203 dpi (8 dots per mm) and scaled to ``dpi``.
-BASE_DPI = 203
+BASE_DOTS_PER_MM = 8
 CELL_W, CELL_H = 12, 24
+#: Space between the frame and text.
+PADDING = 16
 
 
 def quote(value: str) -> str:
@@ -39,10 +42,10 @@ class TsplLabel:
     """Commands of one label, laid out in 203-dpi units and scaled to the printer's dpi."""
 
     def __init__(self, opts: RenderOptions) -> None:
-        self.scale = opts.dpi / BASE_DPI
+        self.scale = dots_per_mm(opts.dpi) / BASE_DOTS_PER_MM
         width_mm, height_mm = opts.label_size_mm
-        self.width = round(width_mm * BASE_DPI / 25.4)
-        self.height = round(height_mm * BASE_DPI / 25.4)
+        self.width = width_mm * BASE_DOTS_PER_MM
+        self.height = height_mm * BASE_DOTS_PER_MM
         self.margin = 24
         self.commands = [
             f"SIZE {width_mm} mm,{height_mm} mm",
@@ -54,7 +57,13 @@ class TsplLabel:
 
     @property
     def inner(self) -> int:
+        """Width between the margins."""
         return self.width - 2 * self.margin
+
+    @property
+    def right(self) -> int:
+        """Right edge of text, inside the frame."""
+        return self.width - self.margin - PADDING
 
     def _d(self, value: float) -> int:
         return round(value * self.scale)
@@ -73,7 +82,7 @@ class TsplLabel:
 
         Returns the y just below the line.
         """
-        right = right or self.width - self.margin
+        right = right or self.right
         value = textmod.truncate(textmod.clean(value).strip(), (right - x) // (CELL_W * size))
         used = textmod.width(value) * CELL_W * size
         if align == "center":
@@ -92,7 +101,7 @@ class TsplLabel:
         self, x: int, y: int, value: str, size: int = 1, *, max_lines: int = 3, right: int = 0
     ) -> int:
         """Wrapped text, at most ``max_lines`` lines (the last one truncated)."""
-        right = right or self.width - self.margin
+        right = right or self.right
         cells = (right - x) // (CELL_W * size)
         lines = textmod.wrap(value, cells)
         if len(lines) > max_lines:
@@ -132,6 +141,7 @@ class TsplLabel:
         return y + height
 
     def qrcode(self, x: int, y: int, data: str, cell: int = 6) -> None:
+        """A QR code (error correction M) with its top left corner at ``x``, ``y``."""
         self.commands.append(
             f"QRCODE {self._d(x)},{self._d(y)},M,{self._d(cell)},A,0,{quote(data)}"
         )
@@ -140,12 +150,20 @@ class TsplLabel:
         return (EOL.join([*self.commands, "PRINT 1"]) + EOL).encode("gb18030", errors="replace")
 
 
+def qr_modules(data: str) -> int:
+    """Modules per side of the QR code the printer makes for ``data`` (error correction M)."""
+    code = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=0)
+    code.add_data(textmod.clean(data).strip())
+    code.make(fit=True)
+    return int(code.modules_count)
+
+
 def render_label_tspl(label: ShippingLabel, opts: RenderOptions) -> bytes:
     """A shipping label for a TSPL label printer (100×150 mm at 203 dpi by default)."""
     page = TsplLabel(opts)
-    left = page.margin + 16
+    left = page.margin + PADDING
     page.box()
-    y = page.margin + 16
+    y = page.margin + PADDING
     page.text(left, y + 12, label.service_level, 1, align="right")
     y = page.text(left, y, label.carrier.name, 2) + 16
     y = page.rule(y) + 16
@@ -153,7 +171,7 @@ def render_label_tspl(label: ShippingLabel, opts: RenderOptions) -> bytes:
         size = max(1, min(4, page.inner // (CELL_W * max(textmod.width(label.sort_code), 1))))
         y = page.text(left, y, label.sort_code, size, align="center") + 16
         y = page.rule(y) + 24
-    y = page.code128(y, label.tracking_number, height=150) + 8
+    y = page.code128(y, label.tracking_number, height=180) + 8
     y = page.text(left, y, label.tracking_number, 2, align="center") + 12
     y = page.rule(y) + 12
     y = page.text(left, y, "收件人 TO") + 8
@@ -163,17 +181,17 @@ def render_label_tspl(label: ShippingLabel, opts: RenderOptions) -> bytes:
     y = page.text(left, y, "寄件人 FROM") + 6
     y = page.text(left, y, f"{label.sender.name}  {label.sender.phone}") + 6
     y = page.paragraph(left, y, label.sender.address, 1, max_lines=2) + 4
-    y = page.rule(y) + 16
-    qr_cell = 6
-    qr_size = 29 * qr_cell
-    qr_x = page.width - page.margin - 16 - qr_size
+    y = page.rule(y) + 20
+    cell = 8 if qr_modules(label.order_number) <= 25 else 5
+    qr_size = qr_modules(label.order_number) * cell
+    qr_x = page.right - qr_size
     if page.fits(y + qr_size, "QR code"):
-        page.qrcode(qr_x, y, label.order_number, qr_cell)
+        page.qrcode(qr_x, y, label.order_number, cell)
     right = qr_x - 16
-    y = page.text(left, y, f"订单 {label.order_number}", 2, right=right) + 10
+    y = page.text(left, y, f"订单 {label.order_number}", 2, right=right) + 12
     if label.weight_kg is not None:
-        y = page.text(left, y, f"重量 Weight: {label.weight_kg} kg", right=right) + 6
+        y = page.text(left, y, f"重量 Weight: {label.weight_kg} kg", right=right) + 8
     if label.items:
-        y = page.paragraph(left, y, f"物品 Items: {label.items}", 1, max_lines=3, right=right) + 2
+        y = page.paragraph(left, y, f"物品 Items: {label.items}", 1, max_lines=3, right=right) + 4
     page.text(left, y, textmod.timestamp(label.created_at), right=right)
     return page.to_bytes()

@@ -1,0 +1,147 @@
+"""Benchmark: scan → label, through a real station (kiosk, scanner, spooler processes) and
+the printer emulator over TCP.
+
+1. Latency over N packed orders: from the scan that completes an order arriving at the
+   scanner service (its socket) to the last byte of the label accepted by the emulated
+   printer. Baseline, same run: sending the same label bytes straight to the emulator.
+2. Batch printing of M labels with the emulator printing at a realistic speed: wall time
+   against the time the paper alone needs; the software's share is the rest.
+
+Usage: python bench/scan_to_label.py [--orders 200] [--batch 100] [--speed-mm-s 150]
+"""
+
+from __future__ import annotations
+
+import argparse
+import socket
+import statistics
+import sys
+import tempfile
+import time
+from datetime import datetime
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from edge.spooler.backends import render_options  # noqa: E402
+from edge.spooler.render import render  # noqa: E402
+from edge.store import Store, catalog, orders, print_jobs  # noqa: E402
+from edge.store.notify import poke  # noqa: E402
+from tests.station.harness import Station  # noqa: E402
+
+
+def epoch(stamp: str) -> float:
+    return datetime.fromisoformat(stamp).timestamp()
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+
+
+def single_line_orders(station: Station, n: int) -> list[dict]:
+    store = Store(station.config.db_path)
+    made = []
+    with store.write() as conn:
+        product = catalog.get(conn, "DRK-002")
+        for i in range(n):
+            made.append(orders.create(
+                conn, station=station.config.station.id, channel="bench",
+                lines=[{"sku": "DRK-002", "name": product["name"], "qty": 1,
+                        "unit_price": product["price"]}],
+                customer_name="张伟", phone="13800138000", address="广东省深圳市南山区科技园路1号",
+                carrier="SF", tracking_number=f"SF{900000000000 + i}", sort_code="SF-GD-SZ"))
+    store.close()
+    return made
+
+
+def last_byte(station: Station, count: int, timeout: float = 10.0) -> float:
+    records = station.emulators["label"].wait_for_jobs(count, timeout=timeout)
+    record = records[count - 1]
+    return epoch(record.get("last_byte_at") or record["finished_at"])
+
+
+def latency(orders_n: int) -> tuple[list[float], list[float]]:
+    with tempfile.TemporaryDirectory() as tmp:
+        station = Station(Path(tmp) / "st")
+        station.start()
+        try:
+            todo = single_line_orders(station, orders_n + 5)
+            for warm in todo[:5]:  # warm-up: imports, connections, caches
+                station.pack(warm)
+            last_byte(station, 5, 30)
+            samples = []
+            for i, order in enumerate(todo[5:], start=6):
+                station.scan(order["number"])
+                time.sleep(0.02)  # the packer reaches for the item
+                t0 = time.time()
+                station.scan("DRK-002")
+                samples.append(last_byte(station, i) - t0)
+            label = station.job(todo[-1]["id"])
+            data = render("label", label["payload"], render_options(station.config.printers["label"]))
+            port = station.emulators["label"].port
+            baseline = []
+            for i in range(50):
+                t0 = time.time()
+                with socket.create_connection(("127.0.0.1", port)) as sock:
+                    sock.sendall(data)
+                baseline.append(last_byte(station, orders_n + 5 + i + 1) - t0)
+        finally:
+            station.stop()
+    return samples, baseline
+
+
+def batch(count: int, speed: float) -> tuple[float, float, int]:
+    with tempfile.TemporaryDirectory() as tmp:
+        station = Station(Path(tmp) / "st", label_speed_mm_s=speed)
+        station.start("spooler")
+        try:
+            todo = single_line_orders(station, count)
+            store = Store(station.config.db_path)
+            from edge.kiosk.documents import shipping_label
+
+            t0 = time.time()
+            with store.write() as conn:
+                for order in todo:
+                    print_jobs.enqueue(conn, "label", "label",
+                                       shipping_label(station.config, order), order_id=order["id"])
+            poke(station.config.runtime_dir, "spooler")
+            done = last_byte(station, count, timeout=count * 5)
+            store.close()
+            wall = done - t0
+            records = station.emulators["label"].jobs()
+            paper_mm = sum(r.get("height", 1200) for r in records) / 8
+        finally:
+            station.stop()
+    return wall, paper_mm / speed, len(records)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--orders", type=int, default=200)
+    parser.add_argument("--batch", type=int, default=100)
+    parser.add_argument("--speed-mm-s", type=float, default=150.0)
+    args = parser.parse_args()
+
+    samples, baseline = latency(args.orders)
+    ms = [s * 1000 for s in samples]
+    base = [b * 1000 for b in baseline]
+    print(f"scan → label latency over {len(ms)} packed orders (ms)")
+    print(f"  station   p50 {pct(ms, .5):7.1f}  p99 {pct(ms, .99):7.1f}  max {max(ms):7.1f}"
+          f"  mean {statistics.mean(ms):6.1f}")
+    print(f"  baseline  p50 {pct(base, .5):7.1f}  p99 {pct(base, .99):7.1f}  max {max(base):7.1f}"
+          "  (same label bytes sent straight to the emulator)")
+    print(f"  target p99 ≤ 100 ms: {'met' if pct(ms, .99) <= 100 else 'NOT met'}")
+
+    if args.batch:
+        wall, paper, printed = batch(args.batch, args.speed_mm_s)
+        share = (wall - paper) / wall * 100
+        print(f"batch of {printed} labels at {args.speed_mm_s:.0f} mm/s")
+        print(f"  wall {wall:.2f} s, paper alone (baseline) {paper:.2f} s, "
+              f"software share {share:.2f} %  (target ≤ 2 %: {'met' if share <= 2 else 'NOT met'})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
