@@ -37,7 +37,7 @@ def epoch(stamp: str) -> float:
 
 def pct(values: list[float], q: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 def single_line_orders(station: Station, n: int) -> list[dict]:
@@ -46,12 +46,27 @@ def single_line_orders(station: Station, n: int) -> list[dict]:
     with store.write() as conn:
         product = catalog.get(conn, "DRK-002")
         for i in range(n):
-            made.append(orders.create(
-                conn, station=station.config.station.id, channel="bench",
-                lines=[{"sku": "DRK-002", "name": product["name"], "qty": 1,
-                        "unit_price": product["price"]}],
-                customer_name="张伟", phone="13800138000", address="广东省深圳市南山区科技园路1号",
-                carrier="SF", tracking_number=f"SF{900000000000 + i}", sort_code="SF-GD-SZ"))
+            made.append(
+                orders.create(
+                    conn,
+                    station=station.config.station.id,
+                    channel="bench",
+                    lines=[
+                        {
+                            "sku": "DRK-002",
+                            "name": product["name"],
+                            "qty": 1,
+                            "unit_price": product["price"],
+                        }
+                    ],
+                    customer_name="张伟",
+                    phone="13800138000",
+                    address="广东省深圳市南山区科技园路1号",
+                    carrier="SF",
+                    tracking_number=f"SF{900000000000 + i}",
+                    sort_code="SF-GD-SZ",
+                )
+            )
     store.close()
     return made
 
@@ -79,7 +94,9 @@ def latency(orders_n: int) -> tuple[list[float], list[float]]:
                 station.scan("DRK-002")
                 samples.append(last_byte(station, i) - t0)
             label = station.job(todo[-1]["id"])
-            data = render("label", label["payload"], render_options(station.config.printers["label"]))
+            data = render(
+                "label", label["payload"], render_options(station.config.printers["label"])
+            )
             port = station.emulators["label"].port
             baseline = []
             for i in range(50):
@@ -104,8 +121,13 @@ def batch(count: int, speed: float) -> tuple[float, float, int]:
             t0 = time.time()
             with store.write() as conn:
                 for order in todo:
-                    print_jobs.enqueue(conn, "label", "label",
-                                       shipping_label(station.config, order), order_id=order["id"])
+                    print_jobs.enqueue(
+                        conn,
+                        "label",
+                        "label",
+                        shipping_label(station.config, order),
+                        order_id=order["id"],
+                    )
             poke(station.config.runtime_dir, "spooler")
             done = last_byte(station, count, timeout=count * 5)
             store.close()
@@ -128,18 +150,24 @@ def main() -> int:
     ms = [s * 1000 for s in samples]
     base = [b * 1000 for b in baseline]
     print(f"scan → label latency over {len(ms)} packed orders (ms)")
-    print(f"  station   p50 {pct(ms, .5):7.1f}  p99 {pct(ms, .99):7.1f}  max {max(ms):7.1f}"
-          f"  mean {statistics.mean(ms):6.1f}")
-    print(f"  baseline  p50 {pct(base, .5):7.1f}  p99 {pct(base, .99):7.1f}  max {max(base):7.1f}"
-          "  (same label bytes sent straight to the emulator)")
-    print(f"  target p99 ≤ 100 ms: {'met' if pct(ms, .99) <= 100 else 'NOT met'}")
+    print(
+        f"  station   p50 {pct(ms, 0.5):7.1f}  p99 {pct(ms, 0.99):7.1f}  max {max(ms):7.1f}"
+        f"  mean {statistics.mean(ms):6.1f}"
+    )
+    print(
+        f"  baseline  p50 {pct(base, 0.5):7.1f}  p99 {pct(base, 0.99):7.1f}  max {max(base):7.1f}"
+        "  (same label bytes sent straight to the emulator)"
+    )
+    print(f"  target p99 ≤ 100 ms: {'met' if pct(ms, 0.99) <= 100 else 'NOT met'}")
 
     if args.batch:
         wall, paper, printed = batch(args.batch, args.speed_mm_s)
         share = (wall - paper) / wall * 100
         print(f"batch of {printed} labels at {args.speed_mm_s:.0f} mm/s")
-        print(f"  wall {wall:.2f} s, paper alone (baseline) {paper:.2f} s, "
-              f"software share {share:.2f} %  (target ≤ 2 %: {'met' if share <= 2 else 'NOT met'})")
+        print(
+            f"  wall {wall:.2f} s, paper alone (baseline) {paper:.2f} s, "
+            f"software share {share:.2f} %  (target ≤ 2 %: {'met' if share <= 2 else 'NOT met'})"
+        )
     return 0
 
 

@@ -7,8 +7,12 @@ import json
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from edge import __version__
+
+if TYPE_CHECKING:
+    from edge.config import StationConfig
 
 STATION_SERVICES = ("kiosk", "scanner", "spooler")
 
@@ -17,13 +21,14 @@ def _service(name: str) -> Callable[[argparse.Namespace], int]:
     def run(args: argparse.Namespace) -> int:
         from edge import service
 
+        builder: Callable[[StationConfig], service.Service]
         if name == "kiosk":
-            from edge.kiosk.server import build
+            from edge.kiosk.server import build as builder
         elif name == "scanner":
-            from edge.scanner.runner import build
+            from edge.scanner.runner import build as builder
         else:
-            from edge.spooler.service import build
-        return service.run(name, args.config, build)  # type: ignore[arg-type]
+            from edge.spooler.service import build as builder
+        return service.run(name, args.config, builder)
 
     return run
 
@@ -48,8 +53,10 @@ def _check_config(args: argparse.Namespace) -> int:
         for path, message in err.problems:
             print(f"{err.source}: {path}: {message}", file=sys.stderr)
         return EX_CONFIG
-    print(f"{args.file}: ok (station {config.station.id}, {len(config.printers)} printers, "
-          f"{len(config.scanners)} scanners)")
+    print(
+        f"{args.file}: ok (station {config.station.id}, {len(config.printers)} printers, "
+        f"{len(config.scanners)} scanners)"
+    )
     return 0
 
 
@@ -167,8 +174,11 @@ def parser() -> argparse.ArgumentParser:
     decode.add_argument("images", nargs="+")
     decode.set_defaults(func=_decode)
 
-    emu = sub.add_parser("printer-emulator", add_help=False,
-                         help="network ESC/POS + TSPL printer that renders to PNG")
+    emu = sub.add_parser(
+        "printer-emulator",
+        add_help=False,
+        help="network ESC/POS + TSPL printer that renders to PNG",
+    )
     emu.add_argument("rest", nargs=argparse.REMAINDER)
     emu.set_defaults(func=_emulator)
 

@@ -37,75 +37,100 @@ class Strict(BaseModel):
 
 class StationSection(Strict):
     id: Annotated[str, Field(pattern=_ID, description="Station id; also its MQTT username.")]
-    tenant: Annotated[str, Field(pattern=_ID, description="Tenant (company) the station belongs to.")]
+    tenant: Annotated[
+        str, Field(pattern=_ID, description="Tenant (company) the station belongs to.")
+    ]
     store: Annotated[str, Field(pattern=_ID, description="Store (site) the station stands in.")]
-    store_name: str = Field("", max_length=80, description="Store name printed on tickets.")
-    language: Literal["zh-CN", "en"] = Field("zh-CN", description="Default UI and ticket language.")
-    currency: str = Field("¥", max_length=4, description="Currency symbol printed with prices.")
+    store_name: str = Field(default="", max_length=80, description="Store name printed on tickets.")
+    language: Literal["zh-CN", "en"] = Field(
+        default="zh-CN", description="Default UI and ticket language."
+    )
+    currency: str = Field(
+        default="¥", max_length=4, description="Currency symbol printed with prices."
+    )
     data_dir: Path = Field(
-        Path("/var/lib/printstation"),
+        default=Path("/var/lib/printstation"),
         description="Where the station database and runtime sockets live.",
     )
     sender_address: str = Field(
-        "", max_length=200, description="Sender address printed on shipping labels."
+        default="", max_length=200, description="Sender address printed on shipping labels."
     )
-    sender_phone: str = Field("", max_length=32, description="Sender phone printed on labels.")
+    sender_phone: str = Field(
+        default="", max_length=32, description="Sender phone printed on labels."
+    )
 
 
 class MqttSection(Strict):
     url: str = Field(
-        "mqtt://127.0.0.1:1883",
+        default="mqtt://127.0.0.1:1883",
         pattern=r"^mqtts?://[^\s/]+(:\d+)?/?$",
         description="Broker URL: mqtt:// (plain) or mqtts:// (TLS).",
     )
-    username: str | None = Field(None, description="MQTT username (defaults to the station id).")
-    password_file: Path | None = Field(None, description="File holding the MQTT password.")
-    ca_file: Path | None = Field(None, description="CA certificate for mqtts://.")
-    cert_file: Path | None = Field(None, description="Client certificate for mqtts://.")
-    key_file: Path | None = Field(None, description="Client key for mqtts://.")
+    username: str | None = Field(
+        default=None, description="MQTT username (defaults to the station id)."
+    )
+    password_file: Path | None = Field(default=None, description="File holding the MQTT password.")
+    ca_file: Path | None = Field(default=None, description="CA certificate for mqtts://.")
+    cert_file: Path | None = Field(default=None, description="Client certificate for mqtts://.")
+    key_file: Path | None = Field(default=None, description="Client key for mqtts://.")
 
 
 class HttpSection(Strict):
-    bind: str = Field("127.0.0.1", description="Address the kiosk listens on (localhost by default).")
-    port: int = Field(8080, ge=1, le=65535, description="Kiosk HTTP port.")
-    threads: int = Field(16, ge=2, le=256, description="HTTP worker threads (live streams hold one).")
+    bind: str = Field(
+        default="127.0.0.1", description="Address the kiosk listens on (localhost by default)."
+    )
+    port: int = Field(default=8080, ge=1, le=65535, description="Kiosk HTTP port.")
+    threads: int = Field(
+        default=16, ge=2, le=256, description="HTTP worker threads (live streams hold one)."
+    )
     token_file: Path | None = Field(
-        None,
+        default=None,
         description="File with the API bearer token; default DATA_DIR/secrets/api-token, "
         "created on first start.",
     )
     secret_key_file: Path | None = Field(
-        None,
+        default=None,
         description="File with the session signing key; default DATA_DIR/secrets/session-key.",
     )
-    session_minutes: int = Field(480, ge=5, le=1440, description="Staff session lifetime.")
-    max_request_kb: int = Field(256, ge=16, le=65536, description="Largest accepted request body.")
+    session_minutes: int = Field(default=480, ge=5, le=1440, description="Staff session lifetime.")
+    max_request_kb: int = Field(
+        default=256, ge=16, le=65536, description="Largest accepted request body."
+    )
 
 
 class SpoolerSection(Strict):
-    retry_base_s: float = Field(1.0, gt=0, le=60, description="First retry delay after a failure.")
-    retry_max_s: float = Field(60.0, gt=0, le=3600, description="Longest retry delay (backoff cap).")
+    retry_base_s: float = Field(
+        default=1.0, gt=0, le=60, description="First retry delay after a failure."
+    )
+    retry_max_s: float = Field(
+        default=60.0, gt=0, le=3600, description="Longest retry delay (backoff cap)."
+    )
     max_attempts: int = Field(
-        20, ge=1, le=1000, description="Attempts before a job is marked failed."
+        default=20, ge=1, le=1000, description="Attempts before a job is marked failed."
     )
     status_interval_s: float = Field(
-        5.0, gt=0, le=300, description="How often an idle or paused printer is asked for status."
+        default=5.0,
+        gt=0,
+        le=300,
+        description="How often an idle or paused printer is asked for status.",
     )
 
 
 class PackingSection(Strict):
     label_role: Literal["label", "receipt"] = Field(
-        "label", description="Printer role used for shipping labels of delivery orders."
+        default="label", description="Printer role used for shipping labels of delivery orders."
     )
-    auto_print: bool = Field(True, description="Print the label as soon as an order is packed.")
+    auto_print: bool = Field(
+        default=True, description="Print the label as soon as an order is packed."
+    )
 
 
 class StationConfig(Strict):
     station: StationSection
-    mqtt: MqttSection = MqttSection()
-    http: HttpSection = HttpSection()
-    spooler: SpoolerSection = SpoolerSection()
-    packing: PackingSection = PackingSection()
+    mqtt: MqttSection = Field(default_factory=MqttSection)
+    http: HttpSection = Field(default_factory=HttpSection)
+    spooler: SpoolerSection = Field(default_factory=SpoolerSection)
+    packing: PackingSection = Field(default_factory=PackingSection)
     printers: dict[str, PrinterConfig] = Field(
         default_factory=dict, description="Printers by name; [printers.NAME] type = …"
     )
@@ -155,15 +180,15 @@ class StationConfig(Strict):
         """The API bearer token (read from its file, or created on first use)."""
         from edge.secrets import station_secret
 
-        return station_secret(self.http.token_file,
-                              self.station.data_dir / "secrets" / "api-token")
+        return station_secret(self.http.token_file, self.station.data_dir / "secrets" / "api-token")
 
     @property
     def session_key(self) -> str:
         from edge.secrets import station_secret
 
-        return station_secret(self.http.secret_key_file,
-                              self.station.data_dir / "secrets" / "session-key")
+        return station_secret(
+            self.http.secret_key_file, self.station.data_dir / "secrets" / "session-key"
+        )
 
     def printer_for(self, role: str) -> str | None:
         """Name of the printer with ``role``; receipts fall back to any printer."""

@@ -35,8 +35,13 @@ def _type(prop: dict[str, Any]) -> str:
 
 def _bounds(prop: dict[str, Any]) -> str:
     marks = []
-    for key, sign in (("minimum", "≥"), ("exclusiveMinimum", ">"), ("maximum", "≤"),
-                      ("exclusiveMaximum", "<"), ("maxLength", "length ≤")):
+    for key, sign in (
+        ("minimum", "≥"),
+        ("exclusiveMinimum", ">"),
+        ("maximum", "≤"),
+        ("exclusiveMaximum", "<"),
+        ("maxLength", "length ≤"),
+    ):
         for p in [prop, *prop.get("anyOf", [])]:
             if key in p:
                 marks.append(f"{sign} {p[key]}")
@@ -54,9 +59,15 @@ def _table(model: type[BaseModel], heading: str) -> list[str]:
         prop = schema["properties"][name]
         if "$ref" in prop or name in ("printers", "scanners"):
             continue
-        default = "*required*" if name in required else (
-            f"`{json.dumps(prop.get('default'), ensure_ascii=False)}`"
-            if "default" in prop else "")
+        default = (
+            "*required*"
+            if name in required
+            else (
+                f"`{json.dumps(prop.get('default'), ensure_ascii=False)}`"
+                if "default" in prop
+                else ""
+            )
+        )
         bounds = _bounds(prop)
         kind = _type(prop) + (f" ({bounds})" if bounds else "")
         lines.append(f"| `{name}` | {kind} | {default} | {field.description or ''} |")
@@ -69,14 +80,14 @@ def reference() -> str:
         annotation = field.annotation
         if isinstance(annotation, type) and issubclass(annotation, BaseModel):
             lines += _table(annotation, f"[{name}]")
-    for section, union in (("printers", "PrinterConfig"), ("scanners", "ScannerConfig")):
+    for section, _union in (("printers", "PrinterConfig"), ("scanners", "ScannerConfig")):
         field = StationConfig.model_fields[section]
         lines += [f"## `[{section}.NAME]`", "", field.description or "", ""]
         value_type = field.annotation.__args__[1]  # type: ignore[union-attr]
         members = value_type.__origin__.__args__ if hasattr(value_type, "__origin__") else ()
         for model in members:
             kind = model.model_fields["type"].annotation.__args__[0]
-            lines += _table(model, f"[{section}.NAME] type = \"{kind}\"")
+            lines += _table(model, f'[{section}.NAME] type = "{kind}"')
     return "\n".join(lines).rstrip() + "\n"
 
 

@@ -40,9 +40,16 @@ def free_port() -> int:
 def _ports(port_base: int, index: int) -> dict[str, int]:
     if port_base:
         base = port_base + index * 10
-        return {"http": base, "receipt": base + 1, "label": base + 2,
-                "receipt_control": base + 3, "label_control": base + 4}
-    return {k: free_port() for k in ("http", "receipt", "label", "receipt_control", "label_control")}
+        return {
+            "http": base,
+            "receipt": base + 1,
+            "label": base + 2,
+            "receipt_control": base + 3,
+            "label_control": base + 4,
+        }
+    return {
+        k: free_port() for k in ("http", "receipt", "label", "receipt_control", "label_control")
+    }
 
 
 def station_toml(station_id: str, index: int, root: Path, ports: dict[str, int]) -> str:
@@ -70,7 +77,7 @@ sender_phone = "0755-8888000{index}"
 
 [http]
 bind = "127.0.0.1"
-port = {ports['http']}
+port = {ports["http"]}
 {printers}
 [scanners.bench]
 type = "simulated"
@@ -131,28 +138,51 @@ def run_demo(data: Path, *, stations: int = 2, port_base: int = 0) -> int:
         for name, (port, control) in _emulator_ports(config_path).items():
             out_dir = root / "printed" / name
             out_dir.mkdir(parents=True, exist_ok=True)
-            argv = [sys.executable, "-m", "edge.cli", "printer-emulator", "--port", str(port),
-                    "--control-port", str(control), "--out", str(out_dir)]
+            argv = [
+                sys.executable,
+                "-m",
+                "edge.cli",
+                "printer-emulator",
+                "--port",
+                str(port),
+                "--control-port",
+                str(control),
+                "--out",
+                str(out_dir),
+            ]
             if name == "receipt":
                 argv += ["--width-dots", "576"]
-            children.append(Child(f"{config.station.id}/{name}-printer", argv, env,
-                                  logs / f"printer-{name}.log"))
-            printers.append({"name": name, "role": config.printers[name].role, "port": port,
-                             "control_port": control, "out_dir": str(out_dir)})
+            children.append(
+                Child(
+                    f"{config.station.id}/{name}-printer", argv, env, logs / f"printer-{name}.log"
+                )
+            )
+            printers.append(
+                {
+                    "name": name,
+                    "role": config.printers[name].role,
+                    "port": port,
+                    "control_port": control,
+                    "out_dir": str(out_dir),
+                }
+            )
         service_children = {
-            svc: Child(f"{config.station.id}/{svc}", command(svc, config_path), env,
-                       logs / f"{svc}.log")
+            svc: Child(
+                f"{config.station.id}/{svc}", command(svc, config_path), env, logs / f"{svc}.log"
+            )
             for svc in SERVICES
         }
         children.extend(service_children.values())
-        described.append({
-            "id": config.station.id,
-            "url": config.kiosk_url,
-            "api_token": ensure_secret(root / "secrets" / "api-token"),
-            "config": str(config_path),
-            "services": service_children,
-            "printers": printers,
-        })
+        described.append(
+            {
+                "id": config.station.id,
+                "url": config.kiosk_url,
+                "api_token": ensure_secret(root / "secrets" / "api-token"),
+                "config": str(config_path),
+                "services": service_children,
+                "printers": printers,
+            }
+        )
     sup = Supervisor(children)
     stop = threading.Event()
 
@@ -173,21 +203,28 @@ def run_demo(data: Path, *, stations: int = 2, port_base: int = 0) -> int:
             "hub": None,
             "staff": {"name": "demo", "pin": DEMO_PIN, "badge": DEMO_BADGE},
             "stations": [
-                {**{k: v for k, v in s.items() if k != "services"},
-                 "pids": {svc: c.pid for svc, c in s["services"].items()}}
+                {
+                    **{k: v for k, v in s.items() if k != "services"},
+                    "pids": {svc: c.pid for svc, c in s["services"].items()},
+                }
                 for s in described
             ],
             "supervisor_pid": os.getpid(),
         }
-        (data / "demo.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False),
-                                        encoding="utf-8")
+        (data / "demo.json").write_text(
+            json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8"
+        )
         print(f"printstation demo is running ({data / 'demo.json'}); Ctrl-C stops it.")
         for s in described:
-            print(f"  {s['id']}: kiosk {s['url']}/  packing {s['url']}/pack  admin {s['url']}/admin")
+            print(
+                f"  {s['id']}: kiosk {s['url']}/  packing {s['url']}/pack  admin {s['url']}/admin"
+            )
             for p in s["printers"]:
                 print(f"      printer {p['name']}: 127.0.0.1:{p['port']} → {p['out_dir']}")
-        print(f"  staff PIN {DEMO_PIN}, badge {DEMO_BADGE}; scan with: "
-              f"printstation simulate-scan CODE --config {described[0]['config']}")
+        print(
+            f"  staff PIN {DEMO_PIN}, badge {DEMO_BADGE}; scan with: "
+            f"printstation simulate-scan CODE --config {described[0]['config']}"
+        )
         sys.stdout.flush()
         sup.watch()
     finally:

@@ -120,8 +120,15 @@ def chain_hash(prev_hash: str, body: dict[str, Any]) -> str:
     return digest.hexdigest()
 
 
-def seal(seq: int, kind: str, data: dict[str, Any], prev_hash: str, *, at: str | None = None,
-         event_id: str | None = None) -> Event:
+def seal(
+    seq: int,
+    kind: str,
+    data: dict[str, Any],
+    prev_hash: str,
+    *,
+    at: str | None = None,
+    event_id: str | None = None,
+) -> Event:
     """Make a new event chained to ``prev_hash``."""
     unsealed = Event(
         seq=seq,
@@ -138,7 +145,10 @@ def verify_chain(events: list[Event], prev_hash: str) -> int | None:
     """Return the seq of the first event whose chain is broken, or None when all verify."""
     expected_prev = prev_hash
     for event in events:
-        if event.prev_hash != expected_prev or chain_hash(event.prev_hash, event.body()) != event.hash:
+        if (
+            event.prev_hash != expected_prev
+            or chain_hash(event.prev_hash, event.body()) != event.hash
+        ):
             return event.seq
         expected_prev = event.hash
     return None

@@ -24,8 +24,14 @@ PRODUCTS: list[tuple[str, str, str, str, str, str]] = [
     ("SNK-003", "旺旺雪饼", "Want Want rice crackers", "12.50", "零食 Snacks", "B-03-2"),
     ("SNK-004", "德芙巧克力", "Dove chocolate", "15.80", "零食 Snacks", "B-12-1"),
     ("HOU-001", "维达抽纸 3包", "Vinda tissues, 3 packs", "16.90", "日用品 Household", "C-02-1"),
-    ("HOU-002", "蓝月亮洗衣液 1kg", "Blue Moon laundry liquid 1kg", "29.90", "日用品 Household",
-     "C-04-2"),
+    (
+        "HOU-002",
+        "蓝月亮洗衣液 1kg",
+        "Blue Moon laundry liquid 1kg",
+        "29.90",
+        "日用品 Household",
+        "C-04-2",
+    ),
     ("HOU-003", "高露洁牙膏", "Colgate toothpaste", "11.50", "日用品 Household", "C-05-1"),
     ("STA-001", "晨光中性笔 0.5mm", "M&G gel pen 0.5mm", "2.50", "文具 Stationery", "D-01-1"),
     ("STA-002", "得力笔记本 A5", "Deli notebook A5", "6.80", "文具 Stationery", "D-01-4"),
@@ -64,8 +70,14 @@ def products() -> list[dict[str, Any]]:
     ]
 
 
-def seed(conn: sqlite3.Connection, station: str, *, stock_each: int = 50, order_count: int = 6,
-         seed_no: int = 0) -> list[dict[str, Any]]:
+def seed(
+    conn: sqlite3.Connection,
+    station: str,
+    *,
+    stock_each: int = 50,
+    order_count: int = 6,
+    seed_no: int = 0,
+) -> list[dict[str, Any]]:
     """Fill an empty station: catalog, stock, staff, and channel orders ready to pack."""
     items = products()
     catalog.upsert(conn, items)
@@ -78,17 +90,31 @@ def seed(conn: sqlite3.Connection, station: str, *, stock_each: int = 50, order_
         name, phone, address, carrier, sort_code = CUSTOMERS[(n + seed_no) % len(CUSTOMERS)]
         picks = [items[(n * 3 + k * 5 + seed_no) % len(items)] for k in range(1 + n % 3)]
         lines = [
-            {"sku": p["sku"], "name": p["name"], "name_en": p["name_en"], "qty": 1 + (n + k) % 2,
-             "unit_price": p["price"]}
+            {
+                "sku": p["sku"],
+                "name": p["name"],
+                "name_en": p["name_en"],
+                "qty": 1 + (n + k) % 2,
+                "unit_price": p["price"],
+            }
             for k, p in enumerate(picks)
         ]
         tracking = f"{carrier}{(seed_no + 1) * 10_000_000 + n:012d}"
         made.append(
             orders.create(
-                conn, station=station, channel="web" if n % 2 else "tmall", lines=lines,
-                external_id=f"EXT-{seed_no}-{n:04d}", customer_name=name, phone=phone,
-                address=address, carrier=carrier, tracking_number=tracking, sort_code=sort_code,
-                service_level="next_day" if n == 0 else "standard", priority=1 if n == 0 else 0,
+                conn,
+                station=station,
+                channel="web" if n % 2 else "tmall",
+                lines=lines,
+                external_id=f"EXT-{seed_no}-{n:04d}",
+                customer_name=name,
+                phone=phone,
+                address=address,
+                carrier=carrier,
+                tracking_number=tracking,
+                sort_code=sort_code,
+                service_level="next_day" if n == 0 else "standard",
+                priority=1 if n == 0 else 0,
             )
         )
     return made

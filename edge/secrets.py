@@ -12,7 +12,7 @@ class SecretError(Exception):
 
 
 def credential_path(path: Path) -> Path:
-    """Resolve a bare credential name against ``$CREDENTIALS_DIRECTORY`` (systemd LoadCredential=)."""
+    """Resolve a bare credential name in ``$CREDENTIALS_DIRECTORY`` (systemd LoadCredential=)."""
     creds = os.environ.get("CREDENTIALS_DIRECTORY")
     if creds and not path.is_absolute() and len(path.parts) == 1:
         return Path(creds) / path

@@ -29,8 +29,13 @@ def command(service: str, config: Path | str) -> list[str]:
 class Child:
     """One supervised child process."""
 
-    def __init__(self, name: str, argv: Sequence[str], env: dict[str, str] | None = None,
-                 log_path: Path | None = None):
+    def __init__(
+        self,
+        name: str,
+        argv: Sequence[str],
+        env: dict[str, str] | None = None,
+        log_path: Path | None = None,
+    ):
         self.name, self.argv, self.env, self.log_path = name, list(argv), env, log_path
         self.proc: subprocess.Popen[bytes] | None = None
         self.restarts = 0

@@ -22,8 +22,9 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def write_config(root: Path, extra: str = "", *, station_id: str = "st-01",
-                 http_port: int | None = None) -> Path:
+def write_config(
+    root: Path, extra: str = "", *, station_id: str = "st-01", http_port: int | None = None
+) -> Path:
     """A station config under ``root`` (its data dir); ``extra`` adds TOML sections."""
     root.mkdir(parents=True, exist_ok=True)
     path = root / "station.toml"
@@ -63,7 +64,9 @@ def station_config(tmp_path: Path):
 
 
 @pytest.fixture(autouse=True)
-def _no_unexpected_errors(caplog: pytest.LogCaptureFixture, request: pytest.FixtureRequest) -> Iterator[None]:
+def _no_unexpected_errors(
+    caplog: pytest.LogCaptureFixture, request: pytest.FixtureRequest
+) -> Iterator[None]:
     """Fail a test that logged an error it did not declare with ``@pytest.mark.allow_errors``."""
     caplog.set_level(logging.INFO)
     yield

@@ -103,7 +103,7 @@ class JobWriter:
             base = {
                 "kind": kind, "bytes": len(raw), "raw": raw_name, "job": first,
                 "received_at": timestamp(received_at), "finished_at": timestamp(finished_at),
-                "last_byte_at": timestamp(last_byte_at if last_byte_at is not None else finished_at),
+                "last_byte_at": timestamp(finished_at if last_byte_at is None else last_byte_at),
                 "paper": paper, "complete": complete, "peer": peer,
             }
             records: list[dict[str, Any]] = []

@@ -53,8 +53,12 @@ def state() -> Response:
             "queue_depth": print_jobs.depth(conn),
             "exceptions": orders.find(conn, status="exception"),
             "stock": [
-                {"sku": p["sku"], "name": p["name"], "bin": p["bin"],
-                 "sellable": stock.sellable(conn, p["sku"])}
+                {
+                    "sku": p["sku"],
+                    "name": p["name"],
+                    "bin": p["bin"],
+                    "sellable": stock.sellable(conn, p["sku"]),
+                }
                 for p in products
             ],
         }
@@ -70,8 +74,12 @@ def resolve(job_id: int) -> Response:
     with rt().store.write() as conn:
         job = print_jobs.resolve_uncertain(conn, job_id, printed)
     rt().after_commit()
-    log.info("job %d resolved as %s by %s", job_id, "printed" if printed else "reprint",
-             (auth.staff_member() or {}).get("name"))
+    log.info(
+        "job %d resolved as %s by %s",
+        job_id,
+        "printed" if printed else "reprint",
+        (auth.staff_member() or {}).get("name"),
+    )
     return jsonify({"job": job})
 
 

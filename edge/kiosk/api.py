@@ -56,8 +56,9 @@ def scan() -> tuple[Response, int]:
     result = rt().scan(code, source[:64], gtin if isinstance(gtin, str) else None)
     if result.ok:
         return jsonify(result.to_json()), 200
-    return jsonify({"error": {"code": result.outcome, "message": result.message},
-                    "scan": result.to_json()}), 422
+    return jsonify(
+        {"error": {"code": result.outcome, "message": result.message}, "scan": result.to_json()}
+    ), 422
 
 
 @bp.get("/orders")
@@ -66,8 +67,12 @@ def list_orders() -> Response:
     status = request.args.get("status")
     if status and status not in orders.STATUSES:
         raise ApiError(400, "bad_request", f"unknown status {status!r}")
-    found = orders.find(rt().store.conn(), status=status, channel=request.args.get("channel"),
-                        limit=min(request.args.get("limit", 100, type=int) or 100, 500))
+    found = orders.find(
+        rt().store.conn(),
+        status=status,
+        channel=request.args.get("channel"),
+        limit=min(request.args.get("limit", 100, type=int) or 100, 500),
+    )
     return jsonify({"orders": found})
 
 
@@ -126,13 +131,27 @@ def create_order() -> tuple[Response, int]:
                 raise ApiError(422, "unknown_sku", f"unknown SKU {line['sku']}")
             available = stock.sellable(conn, line["sku"])
             if available < line["qty"]:
-                raise ApiError(409, "insufficient_stock",
-                               f"only {available} of {line['sku']} can be sold here")
-            lines.append({**line, "name": product["name"], "name_en": product["name_en"],
-                          "unit_price": Decimal(product["price"])})
-        order = orders.create(conn, station=runtime.config.station.id, channel="kiosk",
-                              lines=lines, status="pending_payment", payment="counter",
-                              fulfilment="pickup", idempotency_key=key)
+                raise ApiError(
+                    409, "insufficient_stock", f"only {available} of {line['sku']} can be sold here"
+                )
+            lines.append(
+                {
+                    **line,
+                    "name": product["name"],
+                    "name_en": product["name_en"],
+                    "unit_price": Decimal(product["price"]),
+                }
+            )
+        order = orders.create(
+            conn,
+            station=runtime.config.station.id,
+            channel="kiosk",
+            lines=lines,
+            status="pending_payment",
+            payment="counter",
+            fulfilment="pickup",
+            idempotency_key=key,
+        )
         for line in lines:
             stock.move(conn, line["sku"], -line["qty"], "sale", order["id"])
         runtime.queue_ticket(conn, order)
@@ -146,8 +165,12 @@ def list_jobs() -> Response:
     status = request.args.get("status")
     if status and status not in print_jobs.STATUSES:
         raise ApiError(400, "bad_request", f"unknown status {status!r}")
-    jobs = print_jobs.find(rt().store.conn(), status=status, order_id=request.args.get("order_id"),
-                           limit=min(request.args.get("limit", 100, type=int) or 100, 500))
+    jobs = print_jobs.find(
+        rt().store.conn(),
+        status=status,
+        order_id=request.args.get("order_id"),
+        limit=min(request.args.get("limit", 100, type=int) or 100, 500),
+    )
     return jsonify({"print_jobs": jobs})
 
 
@@ -189,8 +212,9 @@ def preview(job_id: int) -> Response:
     path = rt().preview_path(job_id)
     if not path.exists():
         raise ApiError(404, "preview_not_ready", "the spooler has not rendered this job yet")
-    return Response(path.read_bytes(), mimetype="image/png",
-                    headers={"Cache-Control": "private, max-age=60"})
+    return Response(
+        path.read_bytes(), mimetype="image/png", headers={"Cache-Control": "private, max-age=60"}
+    )
 
 
 @bp.get("/stock/<sku>")

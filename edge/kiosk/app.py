@@ -23,7 +23,9 @@ CSP = (
 
 def create_app(runtime: Runtime) -> Flask:
     config = runtime.config
-    app = Flask(__name__, template_folder=str(HERE / "templates"), static_folder=str(HERE / "static"))
+    app = Flask(
+        __name__, template_folder=str(HERE / "templates"), static_folder=str(HERE / "static")
+    )
     app.config.update(
         SECRET_KEY=config.session_key,
         API_TOKEN=config.api_token,
@@ -48,8 +50,13 @@ def create_app(runtime: Runtime) -> Flask:
     @app.context_processor
     def _globals() -> dict[str, object]:
         lang = session.get("lang") or config.station.language
-        return {"lang": lang, "station": config.station, "version": __version__,
-                "staff": staff_member(), "csrf_token": csrf_token}
+        return {
+            "lang": lang,
+            "station": config.station,
+            "version": __version__,
+            "staff": staff_member(),
+            "csrf_token": csrf_token,
+        }
 
     @app.before_request
     def _start() -> None:

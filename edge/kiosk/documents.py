@@ -36,7 +36,9 @@ def ticket(config: StationConfig, order: dict[str, Any], base_url: str) -> dict[
         instructions = "已付款，请在取货处出示本票。" if zh else "Paid. Show this ticket at pickup."
     else:
         instructions = (
-            "请到收银台付款并出示本票。" if zh else "Please pay at the counter and show this ticket."
+            "请到收银台付款并出示本票。"
+            if zh
+            else "Please pay at the counter and show this ticket."
         )
     return {
         "store_name": config.station.store_name or config.station.store,
@@ -82,8 +84,9 @@ def shipping_label(config: StationConfig, order: dict[str, Any]) -> dict[str, An
     }
 
 
-def pick_list(config: StationConfig, batch_id: str, orders: list[dict[str, Any]],
-              bins: dict[str, str]) -> dict[str, Any]:
+def pick_list(
+    config: StationConfig, batch_id: str, orders: list[dict[str, Any]], bins: dict[str, str]
+) -> dict[str, Any]:
     """Lines of every order in the batch; the renderer sorts them in pick-path order."""
     return {
         "batch_id": batch_id,

@@ -25,7 +25,9 @@ class ApiError(Exception):
 def body_json() -> dict[str, Any]:
     """The request body as a JSON object, or a 400/415 in the shared shape."""
     if not request.is_json:
-        raise ApiError(415, "unsupported_media_type", "send a JSON body (Content-Type: application/json)")
+        raise ApiError(
+            415, "unsupported_media_type", "send a JSON body (Content-Type: application/json)"
+        )
     data = request.get_json(silent=True)
     if not isinstance(data, dict):
         raise ApiError(400, "bad_json", "the body must be a JSON object")

@@ -7,13 +7,14 @@ job and order changes made elsewhere, such as a label the spooler just printed.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import queue
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from edge import protocol
 from edge.store import Store, journal
@@ -62,10 +63,8 @@ class LiveHub:
         with self._lock:
             listeners, self._listeners = self._listeners, []
         for q in listeners:
-            try:
+            with contextlib.suppress(queue.Full):
                 q.put_nowait(None)
-            except queue.Full:
-                pass
 
     def stream(self, q: queue.Queue[tuple[str, dict[str, Any]] | None]) -> Iterator[str]:
         """SSE frames for one listener until the hub closes."""
@@ -88,7 +87,7 @@ class LiveHub:
 class JournalTail(threading.Thread):
     """Publishes journal events written by any station process to the live hub."""
 
-    KINDS = {
+    KINDS: ClassVar[dict[str, str]] = {
         protocol.PRINT_JOB_QUEUED: "print_job",
         protocol.PRINT_JOB_STATE: "print_job",
         protocol.ORDER_CREATED: "orders",

@@ -12,15 +12,21 @@ class Metrics:
             "printstation_scans", "Scans handled, by outcome", ["outcome"], registry=self.registry
         )
         self.scan_seconds = Histogram(
-            "printstation_scan_seconds", "Time to apply a scan, commit included",
-            buckets=(0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 1.0), registry=self.registry,
+            "printstation_scan_seconds",
+            "Time to apply a scan, commit included",
+            buckets=(0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 1.0),
+            registry=self.registry,
         )
         self.requests = Counter(
-            "printstation_http_requests", "HTTP requests by route and status",
-            ["route", "status"], registry=self.registry,
+            "printstation_http_requests",
+            "HTTP requests by route and status",
+            ["route", "status"],
+            registry=self.registry,
         )
         self.queue_depth = Gauge(
-            "printstation_print_queue_depth", "Print jobs waiting per printer", ["printer"],
+            "printstation_print_queue_depth",
+            "Print jobs waiting per printer",
+            ["printer"],
             registry=self.registry,
         )
         self.orders = Gauge(

@@ -7,15 +7,20 @@ from typing import Any
 ERROR = {"$ref": "#/components/responses/Error"}
 
 
-def _op(summary: str, ok: str, *, body: dict[str, Any] | None = None,
-        params: list[dict[str, Any]] | None = None, public: bool = False,
-        errors: tuple[str, ...] = ("400", "401", "404")) -> dict[str, Any]:
+def _op(
+    summary: str,
+    ok: str,
+    *,
+    body: dict[str, Any] | None = None,
+    params: list[dict[str, Any]] | None = None,
+    public: bool = False,
+    errors: tuple[str, ...] = ("400", "401", "404"),
+) -> dict[str, Any]:
     op: dict[str, Any] = {"summary": summary, "responses": {ok: {"description": "OK"}}}
     for code in errors:
         op["responses"][code] = ERROR
     if body:
-        op["requestBody"] = {"required": True,
-                             "content": {"application/json": {"schema": body}}}
+        op["requestBody"] = {"required": True, "content": {"application/json": {"schema": body}}}
     if params:
         op["parameters"] = params
     if public:
@@ -32,8 +37,11 @@ def _query(name: str, schema: dict[str, Any] | None = None) -> dict[str, Any]:
 
 
 JOB_ID = _path("id", {"type": "integer"})
-LINE = {"type": "object", "required": ["sku", "qty"],
-        "properties": {"sku": {"type": "string"}, "qty": {"type": "integer", "minimum": 1}}}
+LINE = {
+    "type": "object",
+    "required": ["sku", "qty"],
+    "properties": {"sku": {"type": "string"}, "qty": {"type": "integer", "minimum": 1}},
+}
 
 
 def spec() -> dict[str, Any]:
@@ -45,61 +53,131 @@ def spec() -> dict[str, Any]:
             "responses": {
                 "Error": {
                     "description": "Error",
-                    "content": {"application/json": {"schema": {
-                        "type": "object", "required": ["error"],
-                        "properties": {"error": {
-                            "type": "object", "required": ["code", "message"],
-                            "properties": {"code": {"type": "string"},
-                                           "message": {"type": "string"}}}}}}},
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "required": ["error"],
+                                "properties": {
+                                    "error": {
+                                        "type": "object",
+                                        "required": ["code", "message"],
+                                        "properties": {
+                                            "code": {"type": "string"},
+                                            "message": {"type": "string"},
+                                        },
+                                    }
+                                },
+                            }
+                        }
+                    },
                 }
             },
         },
         "security": [{"bearer": []}],
         "paths": {
-            "/api/v1/products": {"get": _op("Search products (name, pinyin, SKU, barcode)", "200",
-                                            params=[_query("q"), _query("limit", {"type": "integer"})],
-                                            public=True, errors=("400",))},
-            "/api/v1/products/{sku}": {"get": _op("One product", "200", params=[_path("sku")],
-                                                  public=True)},
+            "/api/v1/products": {
+                "get": _op(
+                    "Search products (name, pinyin, SKU, barcode)",
+                    "200",
+                    params=[_query("q"), _query("limit", {"type": "integer"})],
+                    public=True,
+                    errors=("400",),
+                )
+            },
+            "/api/v1/products/{sku}": {
+                "get": _op("One product", "200", params=[_path("sku")], public=True)
+            },
             "/api/v1/orders": {
-                "get": _op("Orders by status or channel", "200",
-                           params=[_query("status"), _query("channel"),
-                                   _query("limit", {"type": "integer"})]),
+                "get": _op(
+                    "Orders by status or channel",
+                    "200",
+                    params=[
+                        _query("status"),
+                        _query("channel"),
+                        _query("limit", {"type": "integer"}),
+                    ],
+                ),
                 "post": {
-                    **_op("Create a pay-at-counter order (Idempotency-Key header)", "201",
-                          body={"type": "object", "required": ["lines"], "properties": {
-                              "lines": {"type": "array", "items": LINE},
-                              "payment": {"type": "string", "enum": ["counter", "card"]},
-                              "coupon": {"type": "string"}}},
-                          params=[{"name": "Idempotency-Key", "in": "header", "required": True,
-                                   "schema": {"type": "string"}}],
-                          errors=("400", "401", "409", "415", "422")),
+                    **_op(
+                        "Create a pay-at-counter order (Idempotency-Key header)",
+                        "201",
+                        body={
+                            "type": "object",
+                            "required": ["lines"],
+                            "properties": {
+                                "lines": {"type": "array", "items": LINE},
+                                "payment": {"type": "string", "enum": ["counter", "card"]},
+                                "coupon": {"type": "string"},
+                            },
+                        },
+                        params=[
+                            {
+                                "name": "Idempotency-Key",
+                                "in": "header",
+                                "required": True,
+                                "schema": {"type": "string"},
+                            }
+                        ],
+                        errors=("400", "401", "409", "415", "422"),
+                    ),
                 },
             },
-            "/api/v1/orders/{id}": {"get": _op("One order with its timeline (id or number)", "200",
-                                               params=[_path("id")])},
-            "/api/v1/scans": {"post": _op(
-                "Deliver a scan, as the scanner service does", "200",
-                body={"type": "object", "required": ["code"], "properties": {
-                    "code": {"type": "string", "maxLength": 512},
-                    "source": {"type": "string"}, "symbology": {"type": "string"},
-                    "gs1": {"type": "object"}}},
-                errors=("400", "401", "415", "422"))},
-            "/api/v1/print-jobs": {"get": _op("Print jobs, newest first", "200",
-                                              params=[_query("status"), _query("order_id"),
-                                                      _query("limit", {"type": "integer"})])},
+            "/api/v1/orders/{id}": {
+                "get": _op(
+                    "One order with its timeline (id or number)", "200", params=[_path("id")]
+                )
+            },
+            "/api/v1/scans": {
+                "post": _op(
+                    "Deliver a scan, as the scanner service does",
+                    "200",
+                    body={
+                        "type": "object",
+                        "required": ["code"],
+                        "properties": {
+                            "code": {"type": "string", "maxLength": 512},
+                            "source": {"type": "string"},
+                            "symbology": {"type": "string"},
+                            "gs1": {"type": "object"},
+                        },
+                    },
+                    errors=("400", "401", "415", "422"),
+                )
+            },
+            "/api/v1/print-jobs": {
+                "get": _op(
+                    "Print jobs, newest first",
+                    "200",
+                    params=[
+                        _query("status"),
+                        _query("order_id"),
+                        _query("limit", {"type": "integer"}),
+                    ],
+                )
+            },
             "/api/v1/print-jobs/{id}": {"get": _op("One print job", "200", params=[JOB_ID])},
-            "/api/v1/print-jobs/{id}/reprint": {"post": _op("Print a job again", "201",
-                                                            params=[JOB_ID])},
-            "/api/v1/print-jobs/{id}/resolve": {"post": _op(
-                "Decide an uncertain job: printed (done) or not (queued again)", "200",
-                params=[JOB_ID],
-                body={"type": "object", "required": ["printed"],
-                      "properties": {"printed": {"type": "boolean"}}},
-                errors=("400", "401", "404", "409", "415"))},
-            "/api/v1/print-jobs/{id}/preview.png": {"get": _op("PNG preview of a job", "200",
-                                                               params=[JOB_ID])},
-            "/api/v1/stock/{sku}": {"get": _op("What the station may sell of a SKU", "200",
-                                               params=[_path("sku")])},
+            "/api/v1/print-jobs/{id}/reprint": {
+                "post": _op("Print a job again", "201", params=[JOB_ID])
+            },
+            "/api/v1/print-jobs/{id}/resolve": {
+                "post": _op(
+                    "Decide an uncertain job: printed (done) or not (queued again)",
+                    "200",
+                    params=[JOB_ID],
+                    body={
+                        "type": "object",
+                        "required": ["printed"],
+                        "properties": {"printed": {"type": "boolean"}},
+                    },
+                    errors=("400", "401", "404", "409", "415"),
+                )
+            },
+            "/api/v1/print-jobs/{id}/preview.png": {
+                "get": _op("PNG preview of a job", "200", params=[JOB_ID])
+            },
+            "/api/v1/stock/{sku}": {
+                "get": _op("What the station may sell of a SKU", "200", params=[_path("sku")])
+            },
         },
     }

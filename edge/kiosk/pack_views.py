@@ -49,8 +49,12 @@ def messages() -> dict[str, str]:
         "not_packable": _("Cannot pack: %(n)s", n="{msg}"),
         "badge": _("Badge: %(n)s", n="{msg}"),
         "bad_scan": _("Unreadable scan"),
-        "queued": _("queued"), "printing": _("printing"), "done": _("printed"),
-        "failed": _("failed"), "uncertain": _("uncertain"), "cancelled": _("cancelled"),
+        "queued": _("queued"),
+        "printing": _("printing"),
+        "done": _("printed"),
+        "failed": _("failed"),
+        "uncertain": _("uncertain"),
+        "cancelled": _("cancelled"),
         "confirm_exception": _("Move this order to the exception list?"),
         "batch_started": _("Pick list for %(n)s orders sent to the printer", n="{msg}"),
         "error": _("Something went wrong: %(n)s", n="{msg}"),
@@ -129,14 +133,21 @@ def logout() -> Response:
 @bp.get("")
 @auth.staff_required
 def screen() -> str:
-    return render_template("pack.html", messages=messages(), reasons=reasons(),
-                           member=auth.staff_member(), csrf=auth.csrf_token())
+    return render_template(
+        "pack.html",
+        messages=messages(),
+        reasons=reasons(),
+        member=auth.staff_member(),
+        csrf=auth.csrf_token(),
+    )
 
 
 def state() -> dict[str, Any]:
     conn = rt().store.conn()
     current = packing.open_order_id(conn)
-    queue = [o for s in ("packing", "open", "picking") for o in orders.find(conn, status=s, limit=200)]
+    queue = [
+        o for s in ("packing", "open", "picking") for o in orders.find(conn, status=s, limit=200)
+    ]
     open_order = orders.get(conn, current) if current else None
     bins = {
         line["sku"]: (catalog.get(conn, line["sku"]) or {}).get("bin", "")
@@ -210,7 +221,9 @@ def flag() -> Response:
         raise ApiError(400, "bad_request", f"need order_id and a reason of {EXCEPTION_REASONS}")
     member = auth.staff_member() or {}
     with rt().store.write() as conn:
-        order = packing.flag(conn, order_id, f"{reason}: {note}".rstrip(": ") + f" ({member.get('name')})")
+        order = packing.flag(
+            conn, order_id, f"{reason}: {note}".rstrip(": ") + f" ({member.get('name')})"
+        )
     rt().after_commit()
     return _jsonify({"order": order})
 
@@ -219,7 +232,12 @@ def flag() -> Response:
 @auth.staff_required
 def batch() -> Response:
     ids = body_json().get("order_ids")
-    if not isinstance(ids, list) or not ids or len(ids) > 50 or not all(isinstance(i, str) for i in ids):
+    if (
+        not isinstance(ids, list)
+        or not ids
+        or len(ids) > 50
+        or not all(isinstance(i, str) for i in ids)
+    ):
         raise ApiError(400, "bad_request", "'order_ids' must list 1..50 order ids")
     with rt().store.write() as conn:
         batch_id, job = packing.start_batch(conn, rt().config, ids)
@@ -237,7 +255,11 @@ def reprint() -> Response:
         if isinstance(job_id, int):
             job = print_jobs.reprint(conn, job_id)
         elif isinstance(order_id, str):
-            jobs = [j for j in print_jobs.find(conn, order_id=order_id) if j["kind"] in ("label", "ticket")]
+            jobs = [
+                j
+                for j in print_jobs.find(conn, order_id=order_id)
+                if j["kind"] in ("label", "ticket")
+            ]
             if jobs:
                 job = print_jobs.reprint(conn, jobs[0]["id"])
             else:

@@ -76,7 +76,11 @@ def open_order_id(conn: sqlite3.Connection) -> str | None:
 
 
 def handle_scan(
-    conn: sqlite3.Connection, config: StationConfig, code: str, source: str, base_url: str,
+    conn: sqlite3.Connection,
+    config: StationConfig,
+    code: str,
+    source: str,
+    base_url: str,
     gtin: str | None = None,
 ) -> ScanResult:
     """Apply one scan; must run inside a write transaction."""
@@ -90,13 +94,20 @@ def handle_scan(
     current = open_order_id(conn)
     product = catalog.find_by_code(conn, gtin or code)
     if product is None:
-        scans.record(conn, code, source, "unknown_code", order_id=current,
-                     message="unknown barcode")
-        return ScanResult("unknown_code", "unknown barcode", False, code,
-                          order=orders.get(conn, current) if current else None)
+        scans.record(
+            conn, code, source, "unknown_code", order_id=current, message="unknown barcode"
+        )
+        return ScanResult(
+            "unknown_code",
+            "unknown barcode",
+            False,
+            code,
+            order=orders.get(conn, current) if current else None,
+        )
     if current is None:
-        scans.record(conn, code, source, "no_open_order", sku=product["sku"],
-                     message="scan an order first")
+        scans.record(
+            conn, code, source, "no_open_order", sku=product["sku"], message="scan an order first"
+        )
         return ScanResult("no_open_order", "scan an order first", False, code, sku=product["sku"])
     return _count(conn, config, current, product, code, source, base_url)
 
@@ -118,24 +129,51 @@ def _open(conn: sqlite3.Connection, order: dict[str, Any], code: str, source: st
     return ScanResult("order_opened", order["number"], True, code, order=order)
 
 
-def _count(conn: sqlite3.Connection, config: StationConfig, order_id: str, product: dict[str, Any],
-           code: str, source: str, base_url: str) -> ScanResult:
+def _count(
+    conn: sqlite3.Connection,
+    config: StationConfig,
+    order_id: str,
+    product: dict[str, Any],
+    code: str,
+    source: str,
+    base_url: str,
+) -> ScanResult:
     sku = product["sku"]
     try:
         _line, complete = orders.pack_unit(conn, order_id, sku)
     except NotFound:
-        scans.record(conn, code, source, "wrong_item", order_id=order_id, sku=sku,
-                     message=f"{sku} is not in this order")
-        return ScanResult("wrong_item", f"{product['name']} ({sku})", False, code,
-                          order=orders.get(conn, order_id), sku=sku)
+        scans.record(
+            conn,
+            code,
+            source,
+            "wrong_item",
+            order_id=order_id,
+            sku=sku,
+            message=f"{sku} is not in this order",
+        )
+        return ScanResult(
+            "wrong_item",
+            f"{product['name']} ({sku})",
+            False,
+            code,
+            order=orders.get(conn, order_id),
+            sku=sku,
+        )
     except Conflict as err:
         scans.record(conn, code, source, "over_scan", order_id=order_id, sku=sku, message=str(err))
-        return ScanResult("over_scan", f"{product['name']} ({sku})", False, code,
-                          order=orders.get(conn, order_id), sku=sku)
+        return ScanResult(
+            "over_scan",
+            f"{product['name']} ({sku})",
+            False,
+            code,
+            order=orders.get(conn, order_id),
+            sku=sku,
+        )
     if not complete:
         scans.record(conn, code, source, "item_packed", order_id=order_id, sku=sku)
-        return ScanResult("item_packed", product["name"], True, code,
-                          order=orders.get(conn, order_id), sku=sku)
+        return ScanResult(
+            "item_packed", product["name"], True, code, order=orders.get(conn, order_id), sku=sku
+        )
     order = orders.transition(conn, order_id, "packed", "every item scanned")
     kv.delete(conn, OPEN_ORDER)
     jobs = [j["id"] for j in print_for_packed(conn, config, order, base_url)]
@@ -143,8 +181,9 @@ def _count(conn: sqlite3.Connection, config: StationConfig, order_id: str, produ
     return ScanResult("order_packed", order["number"], True, code, order=order, sku=sku, jobs=jobs)
 
 
-def print_for_packed(conn: sqlite3.Connection, config: StationConfig, order: dict[str, Any],
-                     base_url: str) -> list[dict[str, Any]]:
+def print_for_packed(
+    conn: sqlite3.Connection, config: StationConfig, order: dict[str, Any], base_url: str
+) -> list[dict[str, Any]]:
     """Queue the shipping label (delivery) or the receipt (pickup) of a packed order."""
     if not config.packing.auto_print:
         return []
@@ -178,8 +217,9 @@ def flag(conn: sqlite3.Connection, order_id: str, reason: str) -> dict[str, Any]
     return orders.flag_exception(conn, order_id, reason)
 
 
-def start_batch(conn: sqlite3.Connection, config: StationConfig,
-                order_ids: list[str]) -> tuple[str, dict[str, Any] | None]:
+def start_batch(
+    conn: sqlite3.Connection, config: StationConfig, order_ids: list[str]
+) -> tuple[str, dict[str, Any] | None]:
     """Mark the orders as being picked and queue one pick list for all of them."""
     batch_id = uuid.uuid4().hex[:10]
     picked = []
@@ -192,11 +232,13 @@ def start_batch(conn: sqlite3.Connection, config: StationConfig,
         picked.append(order)
     bins = {
         l["sku"]: (catalog.get(conn, l["sku"]) or {}).get("bin", "")
-        for o in picked for l in o["lines"]
+        for o in picked
+        for l in o["lines"]
     }
     printer = config.printer_for("picklist") or config.printer_for("receipt")
     job = None
     if printer:
-        job = print_jobs.enqueue(conn, printer, "picklist",
-                                 documents.pick_list(config, batch_id, picked, bins))
+        job = print_jobs.enqueue(
+            conn, printer, "picklist", documents.pick_list(config, batch_id, picked, bins)
+        )
     return batch_id, job

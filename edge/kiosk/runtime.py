@@ -65,9 +65,13 @@ class Runtime:
     def queue_ticket(self, conn: sqlite3.Connection, order: dict[str, Any]) -> None:
         printer = self.config.printer_for("receipt")
         if printer:
-            print_jobs.enqueue(conn, printer, "ticket",
-                               documents.ticket(self.config, order, self.base_url),
-                               order_id=order["id"])
+            print_jobs.enqueue(
+                conn,
+                printer,
+                "ticket",
+                documents.ticket(self.config, order, self.base_url),
+                order_id=order["id"],
+            )
 
     def _badge_token(self, member: dict[str, Any]) -> str:
         token = secrets.token_urlsafe(24)

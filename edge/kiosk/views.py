@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, current_app, jsonify, redirect, render_template, request, session
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    session,
+)
 
 from edge.kiosk.openapi import spec
 from edge.kiosk.runtime import Runtime
@@ -29,13 +38,12 @@ def order_status(number: str) -> Any:
     """Public order status (the ticket's QR): timeline and lines, no personal data."""
     order = orders.by_number(rt().store.conn(), number[:40])
     if order is None:
-        return render_template("error.html", status=404, code="not_found",
-                               message=number[:40]), 404
+        return render_template("error.html", status=404, code="not_found", message=number[:40]), 404
     return render_template("order_status.html", order=order)
 
 
 @bp.get("/lang/<code>")
-def language(code: str) -> Response:
+def language(code: str) -> Any:
     if code in LANGUAGES:
         session["lang"] = code
     target = request.referrer or "/"
@@ -46,8 +54,14 @@ def language(code: str) -> Response:
 def healthz() -> Response:
     conn = rt().store.conn()
     conn.execute("SELECT 1").fetchone()
-    return jsonify({"ok": True, "station": rt().config.station.id, "service": "kiosk",
-                    "journal_seq": journal.last_seq(conn)})
+    return jsonify(
+        {
+            "ok": True,
+            "station": rt().config.station.id,
+            "service": "kiosk",
+            "journal_seq": journal.last_seq(conn),
+        }
+    )
 
 
 @bp.get("/metrics")

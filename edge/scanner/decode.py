@@ -64,7 +64,7 @@ def load_image(path: str | Path) -> GrayImage:
     if image is not None and image.size:
         return image
     try:
-        from PIL import Image, UnidentifiedImageError  # noqa: PLC0415 (optional at runtime)
+        from PIL import Image, UnidentifiedImageError
 
         with Image.open(path) as opened:
             return numpy.asarray(opened.convert("L"))

@@ -28,14 +28,23 @@ class SpoolerService:
         self.config = config
         self.store = Store(config.db_path)
         self.runtime_dir = config.runtime_dir
-        self.previews = PreviewWriter(self.store, config.station.data_dir / "previews",
-                                      {n: p for n, p in config.printers.items()})
+        self.previews = PreviewWriter(
+            self.store,
+            config.station.data_dir / "previews",
+            {n: p for n, p in config.printers.items()},
+        )
         self._status_lock = threading.Lock()
         self._status_dirty = threading.Event()
         self.workers = {
-            name: PrinterWorker(name, printer, self.store, config.spooler,
-                                on_change=self._changed, on_done=self.previews.submit,
-                                backend=(backends or {}).get(name))
+            name: PrinterWorker(
+                name,
+                printer,
+                self.store,
+                config.spooler,
+                on_change=self._changed,
+                on_done=self.previews.submit,
+                backend=(backends or {}).get(name),
+            )
             for name, printer in config.printers.items()
         }
         self.listener = Listener(self.runtime_dir, "spooler")
@@ -46,8 +55,11 @@ class SpoolerService:
         with self.store.write() as conn:
             stuck = print_jobs.recover(conn)
         for job_id in stuck:
-            log.warning("job %d was being sent when the spooler stopped; it is now uncertain "
-                        "and waits for an operator", job_id)
+            log.warning(
+                "job %d was being sent when the spooler stopped; it is now uncertain "
+                "and waits for an operator",
+                job_id,
+            )
         self.previews.start()
         for worker in self.workers.values():
             worker.start()

@@ -176,15 +176,24 @@ class PrinterWorker(threading.Thread):
             return
         after = self._status_after()
         if after is not None and after.paper == "out":
-            self._finish(job_id, print_jobs.mark_uncertain,
-                         "paper ran out during or right after this job; check the printout")
+            self._finish(
+                job_id,
+                print_jobs.mark_uncertain,
+                "paper ran out during or right after this job; check the printout",
+            )
             self._apply_status(after)
             return
         self._finish(job_id, print_jobs.mark_done, None)
         self.state.printed += 1
         self.state.last_job_at = datetime.now(UTC).isoformat(timespec="seconds")
-        log.info("printer %s: job %d (%s) printed, %d bytes in %.1f ms", self.printer, job_id,
-                 job["kind"], len(data), (time.perf_counter() - started) * 1000)
+        log.info(
+            "printer %s: job %d (%s) printed, %d bytes in %.1f ms",
+            self.printer,
+            job_id,
+            job["kind"],
+            len(data),
+            (time.perf_counter() - started) * 1000,
+        )
         self._on_done(job_id, data)
 
     def _status_after(self) -> PrinterStatus | None:
@@ -196,15 +205,23 @@ class PrinterWorker(threading.Thread):
 
     def _retry(self, job: dict[str, Any], error: str) -> None:
         if job["attempts"] >= self.settings.max_attempts:
-            self._finish(job["id"], print_jobs.mark_failed, f"gave up after {job['attempts']} "
-                         f"attempts: {error}")
+            self._finish(
+                job["id"],
+                print_jobs.mark_failed,
+                f"gave up after {job['attempts']} attempts: {error}",
+            )
             return
         delay = backoff(job["attempts"], self.settings.retry_base_s, self.settings.retry_max_s)
         with self.store.write() as conn:
             print_jobs.retry_later(conn, job["id"], error, delay)
         self.state.last_error = error
-        log.warning("printer %s: job %d not sent (%s); retry in %.1f s", self.printer, job["id"],
-                    error, delay)
+        log.warning(
+            "printer %s: job %d not sent (%s); retry in %.1f s",
+            self.printer,
+            job["id"],
+            error,
+            delay,
+        )
         self._on_change()
 
     def _finish(self, job_id: int, action: Callable[..., Any], error: str | None) -> None:

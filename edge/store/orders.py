@@ -63,17 +63,45 @@ def create(
     now = protocol.utc_now()
     total = sum((Decimal(str(l["unit_price"])) * int(l["qty"]) for l in lines), Decimal("0"))
     allowed = {
-        "external_id", "fulfilment", "payment", "paid", "priority", "customer_name", "phone",
-        "address", "carrier", "service_level", "tracking_number", "sort_code",
+        "external_id",
+        "fulfilment",
+        "payment",
+        "paid",
+        "priority",
+        "customer_name",
+        "phone",
+        "address",
+        "carrier",
+        "service_level",
+        "tracking_number",
+        "sort_code",
         "idempotency_key",
     }
     extra = {k: v for k, v in fields.items() if k in allowed}
     if unknown := set(fields) - allowed:
         raise Conflict(f"unknown order fields: {sorted(unknown)}")
-    columns = ["id", "number", "station", "channel", "status", "total", "created_at",
-               "updated_at", *extra]
-    values = [order_id, number, station, channel, status, str(total.quantize(Decimal("0.01"))),
-              now, now, *extra.values()]
+    columns = [
+        "id",
+        "number",
+        "station",
+        "channel",
+        "status",
+        "total",
+        "created_at",
+        "updated_at",
+        *extra,
+    ]
+    values = [
+        order_id,
+        number,
+        station,
+        channel,
+        status,
+        str(total.quantize(Decimal("0.01"))),
+        now,
+        now,
+        *extra.values(),
+    ]
     conn.execute(
         f"INSERT INTO orders ({','.join(columns)}) VALUES ({','.join('?' * len(columns))})",  # noqa: S608
         values,
@@ -82,8 +110,15 @@ def create(
         conn.execute(
             "INSERT INTO order_lines (order_id, line_no, sku, name, name_en, qty, unit_price) "
             "VALUES (?,?,?,?,?,?,?)",
-            (order_id, no, line["sku"], line["name"], line.get("name_en", ""), int(line["qty"]),
-             str(line["unit_price"])),
+            (
+                order_id,
+                no,
+                line["sku"],
+                line["name"],
+                line.get("name_en", ""),
+                int(line["qty"]),
+                str(line["unit_price"]),
+            ),
         )
     conn.execute(
         "INSERT INTO order_timeline (order_id, at, status, note) VALUES (?,?,?,?)",
@@ -96,7 +131,8 @@ def create(
 
 def _row(conn: sqlite3.Connection, where: str, arg: str) -> sqlite3.Row | None:
     row: sqlite3.Row | None = conn.execute(
-        f"SELECT * FROM orders WHERE {where} = ?", (arg,)  # noqa: S608
+        f"SELECT * FROM orders WHERE {where} = ?",  # noqa: S608 - column names from this module
+        (arg,),
     ).fetchone()
     return row
 
@@ -142,7 +178,10 @@ def by_idempotency_key(conn: sqlite3.Connection, key: str) -> dict[str, Any] | N
 
 
 def find(
-    conn: sqlite3.Connection, *, status: str | None = None, channel: str | None = None,
+    conn: sqlite3.Connection,
+    *,
+    status: str | None = None,
+    channel: str | None = None,
     limit: int = 100,
 ) -> list[dict[str, Any]]:
     """Orders, urgent and oldest first, optionally filtered by status and channel."""
@@ -161,7 +200,9 @@ def find(
     return [_assemble(conn, r) for r in rows]
 
 
-def transition(conn: sqlite3.Connection, order_id: str, status: str, note: str = "") -> dict[str, Any]:
+def transition(
+    conn: sqlite3.Connection, order_id: str, status: str, note: str = ""
+) -> dict[str, Any]:
     """Move an order to ``status`` if the state machine allows it."""
     row = _row(conn, "id", order_id)
     if row is None:
@@ -170,7 +211,9 @@ def transition(conn: sqlite3.Connection, order_id: str, status: str, note: str =
     if status not in TRANSITIONS.get(current, frozenset()):
         raise Conflict(f"order {row['number']} is {current}; it cannot become {status}")
     now = protocol.utc_now()
-    conn.execute("UPDATE orders SET status = ?, updated_at = ? WHERE id = ?", (status, now, order_id))
+    conn.execute(
+        "UPDATE orders SET status = ?, updated_at = ? WHERE id = ?", (status, now, order_id)
+    )
     conn.execute(
         "INSERT INTO order_timeline (order_id, at, status, note) VALUES (?,?,?,?)",
         (order_id, now, status, note),
@@ -178,7 +221,13 @@ def transition(conn: sqlite3.Connection, order_id: str, status: str, note: str =
     journal.append(
         conn,
         protocol.ORDER_STATUS,
-        {"order_id": order_id, "number": row["number"], "from": current, "to": status, "note": note},
+        {
+            "order_id": order_id,
+            "number": row["number"],
+            "from": current,
+            "to": status,
+            "note": note,
+        },
     )
     return get(conn, order_id)
 
@@ -235,8 +284,13 @@ def pack_unit(conn: sqlite3.Connection, order_id: str, sku: str) -> tuple[dict[s
     journal.append(
         conn,
         protocol.ORDER_ITEM_PACKED,
-        {"order_id": order_id, "sku": sku, "line_no": line["line_no"],
-         "packed_qty": line["packed_qty"], "qty": line["qty"]},
+        {
+            "order_id": order_id,
+            "sku": sku,
+            "line_no": line["line_no"],
+            "packed_qty": line["packed_qty"],
+            "qty": line["qty"],
+        },
     )
     return line, remaining == 0
 

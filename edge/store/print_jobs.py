@@ -27,15 +27,22 @@ def _job(row: sqlite3.Row) -> dict[str, Any]:
     return job
 
 
-def _state_event(conn: sqlite3.Connection, job_id: int, status: str, error: str | None = None) -> None:
+def _state_event(
+    conn: sqlite3.Connection, job_id: int, status: str, error: str | None = None
+) -> None:
     journal.append(
         conn, protocol.PRINT_JOB_STATE, {"job_id": job_id, "status": status, "error": error}
     )
 
 
 def enqueue(
-    conn: sqlite3.Connection, printer: str, kind: str, payload: dict[str, Any],
-    *, order_id: str | None = None, reprint_of: int | None = None,
+    conn: sqlite3.Connection,
+    printer: str,
+    kind: str,
+    payload: dict[str, Any],
+    *,
+    order_id: str | None = None,
+    reprint_of: int | None = None,
 ) -> dict[str, Any]:
     if kind not in KINDS:
         raise Conflict(f"unknown print job kind {kind!r}")
@@ -43,15 +50,29 @@ def enqueue(
     cur = conn.execute(
         "INSERT INTO print_jobs (printer, kind, payload, status, order_id, reprint_of, "
         "next_attempt_at, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?)",
-        (printer, kind, json.dumps(payload, ensure_ascii=False), "queued", order_id, reprint_of,
-         now, now, now),
+        (
+            printer,
+            kind,
+            json.dumps(payload, ensure_ascii=False),
+            "queued",
+            order_id,
+            reprint_of,
+            now,
+            now,
+            now,
+        ),
     )
     job_id = int(cur.lastrowid or 0)
     journal.append(
         conn,
         protocol.PRINT_JOB_QUEUED,
-        {"job_id": job_id, "printer": printer, "kind": kind, "order_id": order_id,
-         "reprint_of": reprint_of},
+        {
+            "job_id": job_id,
+            "printer": printer,
+            "kind": kind,
+            "order_id": order_id,
+            "reprint_of": reprint_of,
+        },
     )
     return get(conn, job_id)
 
@@ -64,7 +85,10 @@ def get(conn: sqlite3.Connection, job_id: int) -> dict[str, Any]:
 
 
 def find(
-    conn: sqlite3.Connection, *, status: str | None = None, order_id: str | None = None,
+    conn: sqlite3.Connection,
+    *,
+    status: str | None = None,
+    order_id: str | None = None,
     limit: int = 100,
 ) -> list[dict[str, Any]]:
     clauses, args = [], []
@@ -76,12 +100,15 @@ def find(
         args.append(order_id)
     where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
     rows = conn.execute(
-        f"SELECT * FROM print_jobs {where} ORDER BY id DESC LIMIT ?", (*args, limit)  # noqa: S608
+        f"SELECT * FROM print_jobs {where} ORDER BY id DESC LIMIT ?",  # noqa: S608
+        (*args, limit),
     ).fetchall()
     return [_job(r) for r in rows]
 
 
-def claim_next(conn: sqlite3.Connection, printer: str, now: str | None = None) -> dict[str, Any] | None:
+def claim_next(
+    conn: sqlite3.Connection, printer: str, now: str | None = None
+) -> dict[str, Any] | None:
     """Take the printer's oldest due job and mark it ``printing`` (strict per-printer order).
 
     The head of the queue blocks the jobs behind it while it waits for a retry, so a
@@ -118,7 +145,9 @@ def next_due(conn: sqlite3.Connection, printer: str) -> str | None:
     return row["next_attempt_at"] if row else None
 
 
-def _finish(conn: sqlite3.Connection, job_id: int, status: str, error: str | None) -> dict[str, Any]:
+def _finish(
+    conn: sqlite3.Connection, job_id: int, status: str, error: str | None
+) -> dict[str, Any]:
     job = get(conn, job_id)
     if job["status"] != "printing":
         raise Conflict(f"print job {job_id} is {job['status']}, not printing")
@@ -144,7 +173,9 @@ def mark_uncertain(conn: sqlite3.Connection, job_id: int, error: str) -> dict[st
     return _finish(conn, job_id, "uncertain", error)
 
 
-def retry_later(conn: sqlite3.Connection, job_id: int, error: str, delay_s: float) -> dict[str, Any]:
+def retry_later(
+    conn: sqlite3.Connection, job_id: int, error: str, delay_s: float
+) -> dict[str, Any]:
     """Nothing of the job reached the printer: queue it again after ``delay_s``."""
     job = get(conn, job_id)
     if job["status"] != "printing":
@@ -186,7 +217,11 @@ def reprint(conn: sqlite3.Connection, job_id: int) -> dict[str, Any]:
     """A new job with the same content, on the same printer."""
     job = get(conn, job_id)
     return enqueue(
-        conn, job["printer"], job["kind"], job["payload"], order_id=job["order_id"],
+        conn,
+        job["printer"],
+        job["kind"],
+        job["payload"],
+        order_id=job["order_id"],
         reprint_of=job_id,
     )
 

@@ -9,16 +9,34 @@ from edge import protocol
 from edge.store import journal
 
 OUTCOMES = frozenset(
-    {"order_opened", "item_packed", "order_packed", "wrong_item", "over_scan", "unknown_code",
-     "no_open_order", "rejected", "badge", "not_packable", "product"}
+    {
+        "order_opened",
+        "item_packed",
+        "order_packed",
+        "wrong_item",
+        "over_scan",
+        "unknown_code",
+        "no_open_order",
+        "rejected",
+        "badge",
+        "not_packable",
+        "product",
+    }
 )
-REJECTIONS = frozenset({"wrong_item", "over_scan", "unknown_code", "no_open_order", "rejected",
-                        "not_packable"})
+REJECTIONS = frozenset(
+    {"wrong_item", "over_scan", "unknown_code", "no_open_order", "rejected", "not_packable"}
+)
 
 
 def record(
-    conn: sqlite3.Connection, code: str, source: str, outcome: str, *,
-    order_id: str | None = None, sku: str | None = None, message: str = "",
+    conn: sqlite3.Connection,
+    code: str,
+    source: str,
+    outcome: str,
+    *,
+    order_id: str | None = None,
+    sku: str | None = None,
+    message: str = "",
 ) -> int:
     """Log one scan; rejected scans also go to the journal as an audit event."""
     at = protocol.utc_now()
@@ -31,8 +49,13 @@ def record(
         journal.append(
             conn,
             protocol.SCAN_REJECTED,
-            {"code": code[:128], "source": source[:64], "outcome": outcome, "order_id": order_id,
-             "message": message[:300]},
+            {
+                "code": code[:128],
+                "source": source[:64],
+                "outcome": outcome,
+                "order_id": order_id,
+                "message": message[:300],
+            },
         )
     return int(cur.lastrowid or 0)
 

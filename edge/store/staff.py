@@ -14,8 +14,9 @@ ROLES = frozenset({"packer", "manager"})
 PIN_HASH = "pbkdf2:sha256:20000"
 
 
-def add(conn: sqlite3.Connection, name: str, pin: str, *, role: str = "packer",
-        badge: str | None = None) -> int:
+def add(
+    conn: sqlite3.Connection, name: str, pin: str, *, role: str = "packer", badge: str | None = None
+) -> int:
     if role not in ROLES:
         raise Conflict(f"unknown staff role {role!r}")
     if not pin.isdigit() or not 4 <= len(pin) <= 12:

@@ -49,7 +49,8 @@ def summary(conn: sqlite3.Connection, sku: str) -> dict[str, int]:
     by_reason = {
         r["reason"]: int(r["q"])
         for r in conn.execute(
-            "SELECT reason, SUM(qty) AS q FROM stock_movements WHERE sku = ? GROUP BY reason", (sku,)
+            "SELECT reason, SUM(qty) AS q FROM stock_movements WHERE sku = ? GROUP BY reason",
+            (sku,),
         )
     }
     return {"sellable": sum(by_reason.values()), **by_reason}

@@ -44,8 +44,10 @@ def test_printer_and_scanner_types_are_checked():
     assert any(k.startswith("printers.p") for k in found)
     found = problems(MINIMAL + '[scanners.s]\ntype = "simulated"\nnope = 1\n')
     assert any(k.startswith("scanners.s") for k in found)
-    found = problems(MINIMAL + '[printers.a]\ntype = "simulated"\nrole = "receipt"\n'
-                     '[printers.b]\ntype = "simulated"\nrole = "receipt"\n')
+    found = problems(
+        MINIMAL + '[printers.a]\ntype = "simulated"\nrole = "receipt"\n'
+        '[printers.b]\ntype = "simulated"\nrole = "receipt"\n'
+    )
     assert "printers" in found or "(top)" in found
 
 

@@ -39,8 +39,12 @@ def test_every_error_has_the_shared_shape(api, client):
 
 
 def test_oversized_request_is_413_in_shape(api):
-    resp = api("POST", "/api/v1/scans", data=b"{" + b" " * 400_000 + b"}",
-               headers={"Content-Type": "application/json"})
+    resp = api(
+        "POST",
+        "/api/v1/scans",
+        data=b"{" + b" " * 400_000 + b"}",
+        headers={"Content-Type": "application/json"},
+    )
     assert resp.status_code == 413
     assert resp.json["error"]["code"] == "request_entity_too_large"
 
@@ -63,20 +67,27 @@ def test_order_create_is_idempotent_and_stock_aware(api, runtime):
     assert stock.sellable(runtime.store.conn(), "DRK-001") == 48
     tickets = print_jobs.find(runtime.store.conn(), order_id=first.json["id"])
     assert [j["kind"] for j in tickets] == ["ticket"]
-    too_many = api("POST", "/api/v1/orders", json={"lines": [{"sku": "DRK-001", "qty": 49}]},
-                   headers={"Idempotency-Key": "k-2"})
+    too_many = api(
+        "POST",
+        "/api/v1/orders",
+        json={"lines": [{"sku": "DRK-001", "qty": 49}]},
+        headers={"Idempotency-Key": "k-2"},
+    )
     assert too_many.status_code == 409 and too_many.json["error"]["code"] == "insufficient_stock"
     assert orders.by_idempotency_key(runtime.store.conn(), "k-2") is None
 
 
-@pytest.mark.parametrize("lines", [
-    [{"sku": "DRK-001", "qty": 0}],
-    [{"sku": "DRK-001", "qty": -1}],
-    [{"sku": "DRK-001", "qty": 10_000}],
-    [{"sku": "DRK-001", "qty": "2"}],
-    [],
-    "nope",
-])
+@pytest.mark.parametrize(
+    "lines",
+    [
+        [{"sku": "DRK-001", "qty": 0}],
+        [{"sku": "DRK-001", "qty": -1}],
+        [{"sku": "DRK-001", "qty": 10_000}],
+        [{"sku": "DRK-001", "qty": "2"}],
+        [],
+        "nope",
+    ],
+)
 def test_order_create_rejects_bad_lines(api, lines):
     resp = api("POST", "/api/v1/orders", json={"lines": lines}, headers={"Idempotency-Key": "x"})
     assert resp.status_code == 400
@@ -84,8 +95,12 @@ def test_order_create_rejects_bad_lines(api, lines):
 
 
 def test_unknown_sku_is_422(api):
-    resp = api("POST", "/api/v1/orders", json={"lines": [{"sku": "NOPE", "qty": 1}]},
-               headers={"Idempotency-Key": "x"})
+    resp = api(
+        "POST",
+        "/api/v1/orders",
+        json={"lines": [{"sku": "NOPE", "qty": 1}]},
+        headers={"Idempotency-Key": "x"},
+    )
     assert resp.status_code == 422 and resp.json["error"]["code"] == "unknown_sku"
 
 
@@ -145,9 +160,14 @@ def test_html_is_escaped_everywhere(api, client, runtime):
 
     with runtime.store.write() as conn:
         catalog.upsert(conn, [{"sku": "XSS", "name": "<script>alert(1)</script>", "price": "1"}])
-        order = orders.create(conn, station="st-01", channel="web",
-                              lines=[{"sku": "XSS", "name": "<script>alert(1)</script>", "qty": 1,
-                                      "unit_price": "1"}])
+        order = orders.create(
+            conn,
+            station="st-01",
+            channel="web",
+            lines=[
+                {"sku": "XSS", "name": "<script>alert(1)</script>", "qty": 1, "unit_price": "1"}
+            ],
+        )
     page = client.get(f"/o/{order['number']}").data.decode()
     assert "<script>alert(1)" not in page and "&lt;script&gt;" in page
 

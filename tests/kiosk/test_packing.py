@@ -1,4 +1,4 @@
-"""Packing by scans (CONTRACT): open by order code, count items, reject wrong ones, print at once."""
+"""Packing by scans (CONTRACT): open by order code, count items, reject wrong ones, print."""
 
 from edge import protocol
 from edge.sample import DEMO_BADGE, products
@@ -30,10 +30,18 @@ def test_full_pack_flow_prints_label_in_same_transaction(api, runtime):
     assert [(j["kind"], j["printer"], j["status"]) for j in jobs] == [("label", "label", "queued")]
     assert jobs[0]["payload"]["tracking_number"] == order["tracking_number"]
     events = journal.since(runtime.store.conn(), 0, 10_000)
-    packed_event = next(e for e in events if e.kind == protocol.ORDER_STATUS
-                        and e.data["order_id"] == order["id"] and e.data["to"] == "packed")
-    queued_event = next(e for e in events if e.kind == protocol.PRINT_JOB_QUEUED
-                        and e.data["order_id"] == order["id"])
+    packed_event = next(
+        e
+        for e in events
+        if e.kind == protocol.ORDER_STATUS
+        and e.data["order_id"] == order["id"]
+        and e.data["to"] == "packed"
+    )
+    queued_event = next(
+        e
+        for e in events
+        if e.kind == protocol.PRINT_JOB_QUEUED and e.data["order_id"] == order["id"]
+    )
     assert queued_event.seq > packed_event.seq
 
 
@@ -120,8 +128,9 @@ def test_batch_pick_list_and_exception(staff_client, runtime):
     assert job["kind"] == "picklist" and job["printer"] == "receipt"
     assert len(job["payload"]["orders"]) == 3
     assert all(orders.get(conn, i)["status"] == "picking" for i in ids)
-    resp = staff_client.post("/pack/exception", json={"order_id": ids[0], "reason": "damaged"},
-                             headers=headers)
+    resp = staff_client.post(
+        "/pack/exception", json={"order_id": ids[0], "reason": "damaged"}, headers=headers
+    )
     assert resp.status_code == 200
     assert orders.get(conn, ids[0])["status"] == "exception"
     state = staff_client.get("/pack/state").json

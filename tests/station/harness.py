@@ -29,8 +29,13 @@ class Station:
         self.root = root
         self.emulators = {
             "receipt": PrinterEmulator("127.0.0.1", 0, root / "printed" / "receipt"),
-            "label": PrinterEmulator("127.0.0.1", 0, root / "printed" / "label",
-                                     speed_mm_s=label_speed_mm_s, width_dots=800),
+            "label": PrinterEmulator(
+                "127.0.0.1",
+                0,
+                root / "printed" / "label",
+                speed_mm_s=label_speed_mm_s,
+                width_dots=800,
+            ),
         }
         for emulator in self.emulators.values():
             emulator.start()
@@ -39,7 +44,7 @@ class Station:
 [printers.{name}]
 type = "network"
 role = "{name}"
-language = "{'tspl' if name == 'label' else 'escpos'}"
+language = "{"tspl" if name == "label" else "escpos"}"
 host = "127.0.0.1"
 port = {emu.port}
 """
@@ -66,17 +71,24 @@ debounce_ms = 0
             log = open(self.logs / f"{name}.log", "ab")  # noqa: SIM115 - handed to the child
             self.procs[name] = subprocess.Popen(
                 [sys.executable, "-m", "edge.cli", name, "--config", str(self.config_path)],
-                cwd=REPO, stdout=log, stderr=log, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+                cwd=REPO,
+                stdout=log,
+                stderr=log,
+                env={**os.environ, "PYTHONUNBUFFERED": "1"},
             )
             log.close()
         if "kiosk" in (services or SERVICES):
-            self.wait(lambda: self.healthy(), 20, "kiosk /healthz")
+            self.wait(self.healthy, 20, "kiosk /healthz")
         if "scanner" in (services or SERVICES):
-            self.wait(lambda: (self.config.runtime_dir / "scanner-bench.sock").exists(), 20,
-                      "simulated scanner socket")
+            self.wait(
+                (self.config.runtime_dir / "scanner-bench.sock").exists,
+                20,
+                "simulated scanner socket",
+            )
         if "spooler" in (services or SERVICES):
-            self.wait(lambda: (self.config.runtime_dir / "notify-spooler.sock").exists(), 20,
-                      "spooler")
+            self.wait(
+                (self.config.runtime_dir / "notify-spooler.sock").exists, 20, "spooler"
+            )
 
     def kill(self, name: str, sig: int = signal.SIGKILL) -> None:
         proc = self.procs.pop(name)
@@ -107,18 +119,24 @@ debounce_ms = 0
 
     def healthy(self) -> bool:
         try:
-            with urllib.request.urlopen(self.url("/healthz"), timeout=1) as resp:  # noqa: S310
+            with urllib.request.urlopen(self.url("/healthz"), timeout=1) as resp:
                 return bool(resp.status == 200)
         except OSError:
             return False
 
     def api(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
         data = None if body is None else json.dumps(body).encode()
-        req = urllib.request.Request(self.url(path), data=data, method=method, headers={  # noqa: S310
-            "Authorization": f"Bearer {self.config.api_token}",
-            "Content-Type": "application/json"})
+        req = urllib.request.Request(
+            self.url(path),
+            data=data,
+            method=method,
+            headers={
+                "Authorization": f"Bearer {self.config.api_token}",
+                "Content-Type": "application/json",
+            },
+        )
         try:
-            with urllib.request.urlopen(req, timeout=10) as resp:  # noqa: S310
+            with urllib.request.urlopen(req, timeout=10) as resp:
                 return resp.status, json.loads(resp.read())
         except urllib.error.HTTPError as err:
             return err.code, json.loads(err.read())

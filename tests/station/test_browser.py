@@ -14,7 +14,12 @@ from tests.station.harness import Station
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
 CHROMIUM = os.environ.get("PRINTSTATION_CHROMIUM", "/usr/bin/chromium")
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-dev-shm-usage"]
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-dev-shm-usage",
+]
 
 
 @pytest.fixture
@@ -53,7 +58,8 @@ def test_pack_an_order_by_scans_in_the_browser(browser, station):
     order = station.orders[0]
     station.scan(order["number"])
     page.wait_for_function(
-        "n => document.getElementById('order-number').textContent === n", arg=order["number"])
+        "n => document.getElementById('order-number').textContent === n", arg=order["number"]
+    )
     assert page.get_attribute("#banner", "data-outcome") == "order_opened"
 
     in_order = {l["sku"] for l in order["lines"]}

@@ -28,7 +28,7 @@ def test_scans_pack_an_order_and_the_label_is_printed(station):
     label.wait_for_jobs(1, timeout=5)
     pngs = sorted((station.root / "printed" / "label").glob("*.png"))
     assert pngs, "the emulator rendered no label"
-    status, body = station.api("GET", f"/api/v1/orders/{order['id']}")
+    _status, body = station.api("GET", f"/api/v1/orders/{order['id']}")
     assert body["status"] == "packed"
     assert [t["status"] for t in body["timeline"]][-2:] == ["packing", "packed"]
 
@@ -52,8 +52,9 @@ def test_spooler_killed_mid_job_leaves_it_uncertain_never_reprinted(tmp_path):
     try:
         order = station.orders[0]
         station.pack(order)
-        station.wait(lambda: (station.job(order["id"]) or {}).get("status") == "printing", 10,
-                     "job printing")
+        station.wait(
+            lambda: (station.job(order["id"]) or {}).get("status") == "printing", 10, "job printing"
+        )
         time.sleep(0.5)
         station.kill("spooler", signal.SIGKILL)
         station.start("spooler")
@@ -63,8 +64,9 @@ def test_spooler_killed_mid_job_leaves_it_uncertain_never_reprinted(tmp_path):
         complete = [j for j in label.jobs() if j.get("printed", True) and not j.get("partial")]
         assert len(complete) <= 1
         job = station.job(order["id"])
-        status, body = station.api("POST", f"/api/v1/print-jobs/{job['id']}/resolve",
-                                   {"printed": False})
+        status, body = station.api(
+            "POST", f"/api/v1/print-jobs/{job['id']}/resolve", {"printed": False}
+        )
         assert status == 200 and body["status"] == "queued"
         station.wait(lambda: station.job(order["id"])["status"] == "done", 30, "reprinted")
     finally:
@@ -107,11 +109,19 @@ def test_broken_config_exits_78(tmp_path):
     bad = tmp_path / "bad.toml"
     bad.write_text('[station]\nid = "BAD ID"\nbogus = 1\n', encoding="utf-8")
     for service in ("kiosk", "spooler", "scanner"):
-        proc = subprocess.run([sys.executable, "-m", "edge.cli", service, "--config", str(bad)],
-                              capture_output=True, timeout=30, check=False)
+        proc = subprocess.run(
+            [sys.executable, "-m", "edge.cli", service, "--config", str(bad)],
+            capture_output=True,
+            timeout=30,
+            check=False,
+        )
         assert proc.returncode == 78, proc.stderr
         assert b"station.id" in proc.stderr and b"station.bogus" in proc.stderr
-    proc = subprocess.run([sys.executable, "-m", "edge.cli", "check-config", str(bad)],
-                          capture_output=True, timeout=30, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-m", "edge.cli", "check-config", str(bad)],
+        capture_output=True,
+        timeout=30,
+        check=False,
+    )
     assert proc.returncode == 78
     assert b"station.tenant" in proc.stderr  # a missing key is reported by its path

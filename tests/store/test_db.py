@@ -27,7 +27,9 @@ def test_migrations_from_empty_db_and_idempotent(tmp_path):
     assert applied == [m.name for m in station._migrations]
     store.close()
     again = Store(tmp_path / "s.db")  # re-open: nothing applied twice
-    assert again.conn().execute("SELECT COUNT(*) FROM _sqlite_migrations").fetchone()[0] == len(applied)
+    assert again.conn().execute("SELECT COUNT(*) FROM _sqlite_migrations").fetchone()[0] == len(
+        applied
+    )
     again.close()
 
 

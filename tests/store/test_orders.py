@@ -10,8 +10,19 @@ LINE = {"sku": "A1", "name": "可乐", "name_en": "Cola", "qty": 2, "unit_price"
 def store(tmp_path):
     s = Store(tmp_path / "s.db")
     with s.write() as conn:
-        catalog.upsert(conn, [{"sku": "A1", "name": "可乐", "name_en": "Cola", "price": "3.5",
-                               "barcodes": ["6901234567892"], "bin": "A-01-1"}])
+        catalog.upsert(
+            conn,
+            [
+                {
+                    "sku": "A1",
+                    "name": "可乐",
+                    "name_en": "Cola",
+                    "price": "3.5",
+                    "barcodes": ["6901234567892"],
+                    "bin": "A-01-1",
+                }
+            ],
+        )
     yield s
     s.close()
 

@@ -75,7 +75,7 @@ Decoder = Callable[[Any, bool], list[tuple[str, str]]]
 
 def decode_frame(frame: Any, thorough: bool) -> list[tuple[str, str]]:
     """(text as a scanner would send it, format) for each code in a frame."""
-    from edge.scanner.decode import decode_image  # noqa: PLC0415 (numpy/OpenCV on demand)
+    from edge.scanner.decode import decode_image
 
     return [
         ((code.symbology_id or "") + code.text, code.format)

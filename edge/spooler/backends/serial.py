@@ -33,7 +33,7 @@ CHUNK = 1024
 def _pyserial() -> ModuleType:
     """pyserial, imported when a serial printer is first used."""
     try:
-        import serial  # noqa: PLC0415 - hardware library, imported by the back end that needs it
+        import serial
     except ImportError as err:
         raise PrinterOffline("serial printers need pyserial — install pyserial") from err
     return serial

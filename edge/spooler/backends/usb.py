@@ -68,8 +68,8 @@ class UsbPrinterConfig(PrinterConfigBase):
 def _pyusb() -> ModuleType:
     """pyusb, imported when a USB printer is first used."""
     try:
-        import usb.core  # noqa: PLC0415 - hardware library, imported by the back end that needs it
-        import usb.util  # noqa: PLC0415
+        import usb.core
+        import usb.util
     except ImportError as err:
         raise PrinterOffline(
             "USB printers need pyusb — install printstation[usb] and libusb-1.0-0"
@@ -81,7 +81,7 @@ def _pyusb() -> ModuleType:
 def _printer_class() -> type[Any]:
     """python-escpos's ``Usb`` printer with a status-read timeout and a chosen interface."""
     usb = _pyusb()
-    from escpos.printer import Usb  # noqa: PLC0415 - loads pyusb
+    from escpos.printer import Usb
 
     class EscposUsb(Usb):
         """Adds a status-read timeout, an explicit interface claim and timed writes."""
