@@ -24,6 +24,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from edge.emulator.server import PrinterEmulator  # noqa: E402
+from edge.kiosk.documents import shipping_label  # noqa: E402
 from edge.spooler.backends import render_options  # noqa: E402
 from edge.spooler.render import render  # noqa: E402
 from edge.store import Store, catalog, orders, print_jobs  # noqa: E402
@@ -77,6 +79,11 @@ def last_byte(station: Station, count: int, timeout: float = 10.0) -> float:
     return epoch(record.get("last_byte_at") or record["finished_at"])
 
 
+def paper_done(emulator: PrinterEmulator) -> float:
+    """When the emulated printer finishes moving paper for what it has received."""
+    return time.time() + emulator.context.clock.delay()
+
+
 def latency(orders_n: int) -> tuple[list[float], list[float]]:
     with tempfile.TemporaryDirectory() as tmp:
         station = Station(Path(tmp) / "st")
@@ -110,33 +117,42 @@ def latency(orders_n: int) -> tuple[list[float], list[float]]:
 
 
 def batch(count: int, speed: float) -> tuple[float, float, int]:
+    """Time until the paper stops moving: the spooler printing ``count`` labels, and the same
+    bytes sent straight to an identical emulator (the baseline: the paper alone)."""
     with tempfile.TemporaryDirectory() as tmp:
         station = Station(Path(tmp) / "st", label_speed_mm_s=speed)
         station.start("spooler")
         try:
             todo = single_line_orders(station, count)
             store = Store(station.config.db_path)
-            from edge.kiosk.documents import shipping_label
-
             t0 = time.time()
             with store.write() as conn:
                 for order in todo:
                     print_jobs.enqueue(
-                        conn,
-                        "label",
-                        "label",
-                        shipping_label(station.config, order),
+                        conn, "label", "label", shipping_label(station.config, order),
                         order_id=order["id"],
                     )
             poke(station.config.runtime_dir, "spooler")
-            done = last_byte(station, count, timeout=count * 5)
+            last_byte(station, count, timeout=count * 5)
+            wall = paper_done(station.emulators["label"]) - t0
+            printed = len(station.emulators["label"].jobs())
+            options = render_options(station.config.printers["label"])
+            labels = [
+                render("label", job["payload"], options)
+                for job in print_jobs.find(store.conn(), limit=count)
+            ]
             store.close()
-            wall = done - t0
-            records = station.emulators["label"].jobs()
-            paper_mm = sum(r.get("height", 1200) for r in records) / 8
         finally:
             station.stop()
-    return wall, paper_mm / speed, len(records)
+        with PrinterEmulator("127.0.0.1", 0, Path(tmp) / "baseline", speed_mm_s=speed,
+                             width_dots=800) as raw:
+            t0 = time.time()
+            for data in labels:
+                with socket.create_connection(("127.0.0.1", raw.port)) as sock:
+                    sock.sendall(data)
+            raw.wait_for_jobs(count, timeout=count * 5)
+            baseline = paper_done(raw) - t0
+    return wall, baseline, printed
 
 
 def main() -> int:
@@ -163,11 +179,11 @@ def main() -> int:
     if args.batch:
         wall, paper, printed = batch(args.batch, args.speed_mm_s)
         share = (wall - paper) / wall * 100
-        print(f"batch of {printed} labels at {args.speed_mm_s:.0f} mm/s")
-        print(
-            f"  wall {wall:.2f} s, paper alone (baseline) {paper:.2f} s, "
-            f"software share {share:.2f} %  (target ≤ 2 %: {'met' if share <= 2 else 'NOT met'})"
-        )
+        verdict = "met" if share <= 2 else "NOT met"
+        print(f"batch of {printed} labels at {args.speed_mm_s:.0f} mm/s, until the paper stops")
+        print(f"  station  {wall:7.2f} s  (spooler: status checks, rendering, sending)")
+        print(f"  baseline {paper:7.2f} s  (the same bytes sent straight to the emulator)")
+        print(f"  software share {share:.2f} %  (target ≤ 2 %: {verdict})")
     return 0
 
 

@@ -99,19 +99,19 @@ class JournalTail(threading.Thread):
         super().__init__(name="journal-tail", daemon=True)
         self.store, self.hub, self.poll_s = store, hub, poll_s
         self.listener = Listener(runtime_dir, "kiosk")
-        self._stop = threading.Event()
+        self._halt = threading.Event()
         self.seq = journal.last_seq(store.conn())
         self.runtime_dir = runtime_dir
         self._status_mtimes: dict[str, float] = {}
 
     def run(self) -> None:
-        while not self._stop.is_set():
+        while not self._halt.is_set():
             try:
                 self.listener.wait(self.poll_s)
                 self.drain()
             except Exception:
                 log.exception("journal tail failed; continuing")
-                self._stop.wait(self.poll_s)
+                self._halt.wait(self.poll_s)
         self.listener.close()
 
     def drain(self) -> None:
@@ -136,4 +136,4 @@ class JournalTail(threading.Thread):
                 self.hub.publish("devices", {"file": path.name})
 
     def stop(self) -> None:
-        self._stop.set()
+        self._halt.set()

@@ -30,7 +30,7 @@ class PreviewWriter(threading.Thread):
         self.out_dir.mkdir(parents=True, exist_ok=True)
         self.wake = threading.Event()
         self._queue: queue.Queue[tuple[int, bytes]] = queue.Queue(maxsize=500)
-        self._stop = threading.Event()
+        self._halt = threading.Event()
 
     def path(self, job_id: int) -> Path:
         return self.out_dir / f"{job_id}.png"
@@ -43,7 +43,7 @@ class PreviewWriter(threading.Thread):
             self.wake.set()
 
     def run(self) -> None:
-        while not self._stop.is_set():
+        while not self._halt.is_set():
             try:
                 job_id, data = self._queue.get(timeout=1.0)
             except queue.Empty:
@@ -75,7 +75,7 @@ class PreviewWriter(threading.Thread):
     def _missing(self) -> None:
         """Render recent jobs that have no preview yet, from their payload."""
         for job in print_jobs.find(self.store.conn(), limit=50):
-            if self.path(job["id"]).exists() or self._stop.is_set():
+            if self.path(job["id"]).exists() or self._halt.is_set():
                 continue
             config = self.printers.get(job["printer"])
             if config is None:
@@ -93,5 +93,5 @@ class PreviewWriter(threading.Thread):
             log.exception("preview of job %d failed", job["id"])
 
     def stop(self) -> None:
-        self._stop.set()
+        self._halt.set()
         self.join(timeout=5)

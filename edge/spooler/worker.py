@@ -70,14 +70,14 @@ class PrinterWorker(threading.Thread):
         self.backend = backend or open_backend(config)
         self.state = PrinterState(type=config.type, role=config.role)
         self.wake = threading.Event()
-        self._stop = threading.Event()
+        self._halt = threading.Event()
         self._on_change = on_change
         self._on_done = on_done
         self._opened = False
 
     # -- loop -------------------------------------------------------------------------
     def run(self) -> None:
-        while not self._stop.is_set():
+        while not self._halt.is_set():
             try:
                 waited = self.step()
             except Exception:
@@ -242,5 +242,5 @@ class PrinterWorker(threading.Thread):
             log.debug("printer %s: close: %s", self.printer, err)
 
     def stop(self) -> None:
-        self._stop.set()
+        self._halt.set()
         self.wake.set()

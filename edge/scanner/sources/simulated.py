@@ -63,6 +63,7 @@ class SimulatedSource(DeviceSource):
         self.path = socket_path(runtime_dir, name)
         self._unplugged = cfg.fail == "unplugged"
         self._pending_loss = False
+        self._waiting: list[RawScan] = []
         self._socket = self._bind()
 
     def describe(self) -> str:
@@ -83,7 +84,8 @@ class SimulatedSource(DeviceSource):
         return sock
 
     def _open_device(self) -> None:
-        self._receive()
+        # Scans sent before the first read (right after start) are kept for it.
+        self._waiting = self._receive()
         if self._unplugged:
             raise DeviceUnavailable("simulated scanner is unplugged")
         self._pending_loss = False
@@ -91,6 +93,9 @@ class SimulatedSource(DeviceSource):
     def _read_device(self, timeout: float) -> list[RawScan]:
         if self._pending_loss:
             raise DeviceUnavailable("simulated scanner was unplugged")
+        if self._waiting:
+            scans, self._waiting = self._waiting, []
+            return scans
         ready, _, _ = select.select([self._socket], [], [], timeout)
         return self._receive() if ready else []
 
