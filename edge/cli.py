@@ -179,7 +179,6 @@ def parser() -> argparse.ArgumentParser:
         add_help=False,
         help="network ESC/POS + TSPL printer that renders to PNG",
     )
-    emu.add_argument("rest", nargs=argparse.REMAINDER)
     emu.set_defaults(func=_emulator)
 
     staff = sub.add_parser("staff-add", help="add a staff member (PIN, optional badge)")
@@ -198,7 +197,12 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = parser().parse_args(argv)
+    p = parser()
+    args, rest = p.parse_known_args(argv)
+    if args.command == "printer-emulator":
+        args.rest = rest  # the emulator parses its own flags (and --help)
+    elif rest:
+        p.error(f"unrecognized arguments: {' '.join(rest)}")
     result: int = args.func(args)
     return result
 
