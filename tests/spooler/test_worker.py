@@ -25,7 +25,7 @@ LABEL = {
     "tracking_number": "SF1234567890",
     "sort_code": "SF-GD-SZ",
     "sender": {"name": "店", "phone": "1", "address": "深圳"},
-    "recipient": {"name": "张伟", "phone": "13800138000", "address": "广东省深圳市南山区科技园路1号"},
+    "recipient": {"name": "张伟", "phone": "13800138000", "address": "广东省深圳市南山区1号"},
     "weight_kg": None,
     "items": "可乐×1",
     "created_at": "2026-11-22T00:00:00Z",
@@ -116,7 +116,7 @@ def test_unplugged_mid_job_is_uncertain_never_resent(spooler):
 
 @pytest.mark.allow_errors
 def test_bad_payload_fails_without_blocking_the_queue(spooler):
-    service, backend, store = spooler()
+    service, _backend, store = spooler()
     service.start()
     [bad] = enqueue(service, store, payload={"order_number": "X"})
     [good] = enqueue(service, store)
@@ -148,7 +148,7 @@ def test_restart_recovers_printing_jobs_as_uncertain(spooler):
 
 
 def test_status_file_and_previews(spooler):
-    service, backend, store = spooler()
+    service, _backend, store = spooler()
     service.start()
     [job] = enqueue(service, store)
     wait(lambda: status(store, job) == "done")
