@@ -7,7 +7,11 @@ from datetime import datetime
 
 from edge.scanner.codes import CodeRules, check_code
 from edge.scanner.debounce import Debouncer
+from edge.scanner.errors import CodeRejected
 from edge.scanner.event import ScanEvent, utc_now
+
+_REJECTED = "\x00rejected:"
+"""Debounce key prefix for rejected codes (NUL never starts an accepted code)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,7 +28,8 @@ class ScanPipeline:
     """Hygiene, GS1 parsing and debounce for one scanner.
 
     `process` returns the event to deliver, or None for a debounced duplicate, and raises
-    `CodeRejected` for a code that fails hygiene.
+    `CodeRejected` for a code that fails hygiene. A rejected code seen again within the
+    debounce window (a damaged label held in front of a camera) is dropped quietly too.
     """
 
     def __init__(self, source: str, rules: CodeRules, debouncer: Debouncer) -> None:
@@ -33,7 +38,12 @@ class ScanPipeline:
         self._debouncer = debouncer
 
     def process(self, raw: RawScan) -> ScanEvent | None:
-        checked = check_code(raw.text, symbology=raw.symbology, rules=self._rules)
+        try:
+            checked = check_code(raw.text, symbology=raw.symbology, rules=self._rules)
+        except CodeRejected:
+            if self._debouncer.is_duplicate(self.source, _REJECTED + raw.text):
+                return None
+            raise
         if self._debouncer.is_duplicate(self.source, checked.code):
             return None
         return ScanEvent(

@@ -62,3 +62,7 @@ def test_pipeline_cleans_parses_and_debounces(clock: FakeClock) -> None:
     assert pipeline.process(RawScan("]C10109504000059101\x1d10LOT\r\n")) is None
     with pytest.raises(CodeRejected):
         pipeline.process(RawScan("4006381333932"))
+    assert pipeline.process(RawScan("4006381333932")) is None, "repeated rejection is quiet"
+    clock.advance(1.0)
+    with pytest.raises(CodeRejected):
+        pipeline.process(RawScan("4006381333932"))
