@@ -68,6 +68,12 @@ def new_event_id() -> str:
     return uuid.uuid4().hex
 
 
+def printable(text: str, limit: int = 64) -> str:
+    """A safe excerpt of untrusted text for screens and logs: control characters escaped."""
+    shown = "".join(c if c.isprintable() else f"\\x{ord(c):02x}" for c in text[:limit])
+    return shown + ("…" if len(text) > limit else "")
+
+
 def canonical_json(value: Any) -> str:
     """Deterministic JSON: sorted keys, no spaces, UTF-8 kept as is."""
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)

@@ -11,6 +11,7 @@ from flask import Blueprint, Response, current_app, g, jsonify, request
 from edge.kiosk import auth, packing
 from edge.kiosk.errors import ApiError, body_json
 from edge.kiosk.runtime import Runtime
+from edge.protocol import printable
 from edge.store import Conflict, NotFound, catalog, orders, print_jobs, stock
 
 log = logging.getLogger(__name__)
@@ -45,20 +46,27 @@ def product(sku: str) -> Response:
 def scan() -> tuple[Response, int]:
     body = body_json()
     code, source = body.get("code"), body.get("source", "api")
+    rejected = body.get("rejected")
     if not isinstance(code, str) or not isinstance(source, str):
         raise ApiError(400, "bad_request", "'code' and 'source' must be strings")
+    if rejected is not None and not isinstance(rejected, str):
+        raise ApiError(400, "bad_request", "'rejected' must be a string")
+    key = request.headers.get("Idempotency-Key", "")[:64] or None
+    if rejected is not None:  # the scanner service refused it; record and show it
+        notice = packing.Scan(printable(code, 128), source[:64], key)
+        return jsonify(rt().scan(notice, rejected=rejected).to_json()), 200
     try:
         code = packing.clean_code(code)
     except ValueError as err:
         raise ApiError(400, "bad_scan", str(err)) from err
     gs1 = body.get("gs1") if isinstance(body.get("gs1"), dict) else None
     gtin = gs1.get("gtin") if gs1 else None
-    result = rt().scan(code, source[:64], gtin if isinstance(gtin, str) else None)
+    scan = packing.Scan(code, source[:64], key, gtin if isinstance(gtin, str) else None)
+    result = rt().scan(scan)
     if result.ok:
         return jsonify(result.to_json()), 200
-    return jsonify(
-        {"error": {"code": result.outcome, "message": result.message}, "scan": result.to_json()}
-    ), 422
+    error = {"code": result.outcome, "message": result.message}
+    return jsonify({"error": error, "scan": result.to_json()}), 422
 
 
 @bp.get("/orders")

@@ -49,6 +49,7 @@ def messages() -> dict[str, str]:
         "not_packable": _("Cannot pack: %(n)s", n="{msg}"),
         "badge": _("Badge: %(n)s", n="{msg}"),
         "bad_scan": _("Unreadable scan"),
+        "rejected": _("Scan refused: %(n)s", n="{msg}"),
         "queued": _("queued"),
         "printing": _("printing"),
         "done": _("printed"),
@@ -199,7 +200,7 @@ def manual_scan() -> Response:
         code = packing.clean_code(code)
     except ValueError as err:
         raise ApiError(400, "bad_scan", str(err)) from err
-    return _jsonify(rt().scan(code, "manual").to_json())
+    return _jsonify(rt().scan(packing.Scan(code, "manual")).to_json())
 
 
 @bp.post("/close")

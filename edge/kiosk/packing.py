@@ -75,110 +75,113 @@ def open_order_id(conn: sqlite3.Connection) -> str | None:
     return str(value) if value else None
 
 
-def handle_scan(
+@dataclass(frozen=True)
+class Scan:
+    """One scan as it arrived: the cleaned code, where from, and the scanner's event id."""
+
+    code: str
+    source: str
+    event_id: str | None = None
+    gtin: str | None = None
+
+
+def _outcome(
     conn: sqlite3.Connection,
-    config: StationConfig,
-    code: str,
-    source: str,
-    base_url: str,
-    gtin: str | None = None,
+    scan: Scan,
+    outcome: str,
+    message: str,
+    *,
+    order: dict[str, Any] | None = None,
+    sku: str | None = None,
+    jobs: list[int] | None = None,
+    member: dict[str, Any] | None = None,
 ) -> ScanResult:
-    """Apply one scan; must run inside a write transaction."""
-    badge = staff.by_badge(conn, code)
+    """Log the scan with what came of it, and say so."""
+    scans.record(
+        conn,
+        scan.code,
+        scan.source,
+        outcome,
+        order_id=order["id"] if order else None,
+        sku=sku,
+        message=message,
+        event_id=scan.event_id,
+    )
+    ok = outcome not in scans.REJECTIONS
+    return ScanResult(
+        outcome, message, ok, scan.code, order=order, sku=sku, jobs=jobs or [], staff=member
+    )
+
+
+def handle_scan(
+    conn: sqlite3.Connection, config: StationConfig, scan: Scan, base_url: str
+) -> ScanResult:
+    """Apply one scan; must run inside a write transaction.
+
+    A scan whose event id was seen before (a delivery retried after a lost answer) changes
+    nothing and answers ``duplicate``.
+    """
+    if scan.event_id and (seen := scans.by_event_id(conn, scan.event_id)):
+        ok = seen["outcome"] not in scans.REJECTIONS
+        return ScanResult("duplicate", seen["outcome"], ok, scan.code)
+    badge = staff.by_badge(conn, scan.code)
     if badge:
-        scans.record(conn, code, source, "badge", message=badge["name"])
-        return ScanResult("badge", badge["name"], True, code, staff=badge)
-    order = orders.by_number(conn, order_number_in(code))
+        return _outcome(conn, scan, "badge", badge["name"], member=badge)
+    order = orders.by_number(conn, order_number_in(scan.code))
     if order:
-        return _open(conn, order, code, source)
-    current = open_order_id(conn)
-    product = catalog.find_by_code(conn, gtin or code)
+        return _open(conn, order, scan)
+    current = orders.get(conn, cur) if (cur := open_order_id(conn)) else None
+    product = catalog.find_by_code(conn, scan.gtin or scan.code)
     if product is None:
-        scans.record(
-            conn, code, source, "unknown_code", order_id=current, message="unknown barcode"
-        )
-        return ScanResult(
-            "unknown_code",
-            "unknown barcode",
-            False,
-            code,
-            order=orders.get(conn, current) if current else None,
-        )
+        return _outcome(conn, scan, "unknown_code", "unknown barcode", order=current)
     if current is None:
-        scans.record(
-            conn, code, source, "no_open_order", sku=product["sku"], message="scan an order first"
-        )
-        return ScanResult("no_open_order", "scan an order first", False, code, sku=product["sku"])
-    return _count(conn, config, current, product, code, source, base_url)
+        return _outcome(conn, scan, "no_open_order", "scan an order first", sku=product["sku"])
+    return _count(conn, config, current, product, scan, base_url)
 
 
-def _open(conn: sqlite3.Connection, order: dict[str, Any], code: str, source: str) -> ScanResult:
+def _open(conn: sqlite3.Connection, order: dict[str, Any], scan: Scan) -> ScanResult:
     if order["status"] not in orders.PACKABLE:
         message = f"order {order['number']} is {order['status']}"
-        scans.record(conn, code, source, "not_packable", order_id=order["id"], message=message)
-        return ScanResult("not_packable", message, False, code, order=order)
+        return _outcome(conn, scan, "not_packable", message, order=order)
     previous = open_order_id(conn)
     if previous and previous != order["id"]:
         prev = orders.get(conn, previous)
         if prev["status"] == "packing":
             orders.transition(conn, previous, "open", "put back: another order was scanned")
     if order["status"] != "packing":
-        order = orders.transition(conn, order["id"], "packing", f"opened by scan at {source}")
+        order = orders.transition(conn, order["id"], "packing", f"opened by scan at {scan.source}")
     kv.put(conn, OPEN_ORDER, order["id"])
-    scans.record(conn, code, source, "order_opened", order_id=order["id"])
-    return ScanResult("order_opened", order["number"], True, code, order=order)
+    return _outcome(conn, scan, "order_opened", order["number"], order=order)
 
 
 def _count(
     conn: sqlite3.Connection,
     config: StationConfig,
-    order_id: str,
+    order: dict[str, Any],
     product: dict[str, Any],
-    code: str,
-    source: str,
+    scan: Scan,
     base_url: str,
 ) -> ScanResult:
-    sku = product["sku"]
+    sku, name, order_id = product["sku"], f"{product['name']} ({product['sku']})", order["id"]
     try:
         _line, complete = orders.pack_unit(conn, order_id, sku)
     except NotFound:
-        scans.record(
-            conn,
-            code,
-            source,
-            "wrong_item",
-            order_id=order_id,
-            sku=sku,
-            message=f"{sku} is not in this order",
-        )
-        return ScanResult(
-            "wrong_item",
-            f"{product['name']} ({sku})",
-            False,
-            code,
-            order=orders.get(conn, order_id),
-            sku=sku,
-        )
-    except Conflict as err:
-        scans.record(conn, code, source, "over_scan", order_id=order_id, sku=sku, message=str(err))
-        return ScanResult(
-            "over_scan",
-            f"{product['name']} ({sku})",
-            False,
-            code,
-            order=orders.get(conn, order_id),
-            sku=sku,
-        )
+        return _outcome(conn, scan, "wrong_item", name, order=order, sku=sku)
+    except Conflict:
+        return _outcome(conn, scan, "over_scan", name, order=order, sku=sku)
     if not complete:
-        scans.record(conn, code, source, "item_packed", order_id=order_id, sku=sku)
-        return ScanResult(
-            "item_packed", product["name"], True, code, order=orders.get(conn, order_id), sku=sku
+        return _outcome(
+            conn, scan, "item_packed", product["name"], order=orders.get(conn, order_id), sku=sku
         )
-    order = orders.transition(conn, order_id, "packed", "every item scanned")
+    packed = orders.transition(conn, order_id, "packed", "every item scanned")
     kv.delete(conn, OPEN_ORDER)
-    jobs = [j["id"] for j in print_for_packed(conn, config, order, base_url)]
-    scans.record(conn, code, source, "order_packed", order_id=order_id, sku=sku)
-    return ScanResult("order_packed", order["number"], True, code, order=order, sku=sku, jobs=jobs)
+    jobs = [j["id"] for j in print_for_packed(conn, config, packed, base_url)]
+    return _outcome(conn, scan, "order_packed", packed["number"], order=packed, sku=sku, jobs=jobs)
+
+
+def refused(conn: sqlite3.Connection, scan: Scan, reason: str) -> ScanResult:
+    """A code the scanner service refused (bad check digit, garbage): logged and shown."""
+    return _outcome(conn, scan, "rejected", reason[:200], order=None)
 
 
 def print_for_packed(

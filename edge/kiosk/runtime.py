@@ -49,17 +49,25 @@ class Runtime:
         poke(self.runtime_dir, "spooler")
         poke(self.runtime_dir, "kiosk")
 
-    def scan(self, code: str, source: str, gtin: str | None = None) -> packing.ScanResult:
+    def scan(self, scan: packing.Scan, rejected: str | None = None) -> packing.ScanResult:
+        """Apply a scan (or record one the scanner service refused) and tell the screens."""
         started = time.perf_counter()
         with self.store.write() as conn:
-            result = packing.handle_scan(conn, self.config, code, source, self.base_url, gtin)
+            if rejected is not None:
+                result = packing.refused(conn, scan, rejected)
+            else:
+                result = packing.handle_scan(conn, self.config, scan, self.base_url)
+        if result.outcome == "duplicate":
+            return result
         if result.jobs:
             poke(self.runtime_dir, "spooler")
         if result.staff is not None:
             self.logins.publish("badge", {"token": self._badge_token(result.staff)})
         self.live.publish("scan", result.to_json())
         self.metrics.scan(result.outcome, time.perf_counter() - started)
-        log.info("scan %r from %s: %s %s", code[:64], source, result.outcome, result.message)
+        log.info(
+            "scan %r from %s: %s %s", scan.code[:64], scan.source, result.outcome, result.message
+        )
         return result
 
     def queue_ticket(self, conn: sqlite3.Connection, order: dict[str, Any]) -> None:

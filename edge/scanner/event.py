@@ -7,6 +7,8 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import uuid4
 
+from edge.protocol import printable
+
 
 def utc_now() -> datetime:
     """The current time as an aware UTC datetime."""
@@ -30,6 +32,9 @@ class ScanEvent:
     at: datetime = field(default_factory=utc_now)
     id: str = field(default_factory=lambda: uuid4().hex, compare=False)
     """Unique per scan; sent as the ``Idempotency-Key`` header so a retried POST counts once."""
+    rejected: str | None = None
+    """Why the scanner service refused the code (then ``code`` is a printable excerpt), so the
+    packing screen can tell the packer; None for an accepted scan."""
 
     def to_json(self) -> dict[str, Any]:
         """The JSON body posted to the kiosk's ``POST /api/v1/scans``."""
@@ -38,5 +43,11 @@ class ScanEvent:
             "source": self.source,
             "symbology": self.symbology,
             "gs1": self.gs1,
+            **({"rejected": self.rejected} if self.rejected else {}),
             "scanned_at": self.at.astimezone(UTC).isoformat(timespec="milliseconds"),
         }
+
+
+def rejection(source: str, text: str, reason: str, at: datetime | None = None) -> ScanEvent:
+    """The notice sent to the kiosk when the scanner service refuses a code."""
+    return ScanEvent(code=printable(text), source=source, at=at or utc_now(), rejected=reason)

@@ -17,7 +17,7 @@ from typing import Any
 
 from edge.scanner.debounce import Debouncer
 from edge.scanner.errors import CodeRejected, ScannerError
-from edge.scanner.event import ScanEvent
+from edge.scanner.event import ScanEvent, rejection
 from edge.scanner.pipeline import RawScan, ScanPipeline
 from edge.scanner.sources import ScanSource, SourceConfig, open_source
 from edge.scanner.status import STATUS_FILE, StatusBoard
@@ -148,6 +148,7 @@ class ScannerService:
         except CodeRejected as err:
             log.warning("Scanner %r: rejected %r: %s", name, raw.text[:80], err)
             self._board.count(name, "rejected", last_error=f"rejected: {err}")
+            self._deliver(rejection(name, raw.text, str(err), raw.at))
             return
         if event is None:
             log.debug("Scanner %r: dropped repeated %r", name, raw.text[:80])

@@ -150,6 +150,18 @@ CREATE TABLE staff (
     )
 
 
+@station(name="0002_scan_event_id")
+def scan_event_id(db: Database) -> None:
+    """Scans carry the scanner's event id so a delivery retried after a lost answer counts once."""
+    _run(
+        db,
+        """
+ALTER TABLE scans ADD COLUMN event_id TEXT;
+CREATE UNIQUE INDEX scans_event_id ON scans(event_id) WHERE event_id IS NOT NULL
+""",
+    )
+
+
 def migrate(conn: sqlite3.Connection) -> list[str]:
     """Apply pending migrations; returns the names applied."""
     db = Database(conn)

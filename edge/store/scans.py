@@ -37,13 +37,14 @@ def record(
     order_id: str | None = None,
     sku: str | None = None,
     message: str = "",
+    event_id: str | None = None,
 ) -> int:
     """Log one scan; rejected scans also go to the journal as an audit event."""
     at = protocol.utc_now()
     cur = conn.execute(
-        "INSERT INTO scans (code, source, at, outcome, order_id, sku, message) "
-        "VALUES (?,?,?,?,?,?,?)",
-        (code[:512], source[:64], at, outcome, order_id, sku, message[:300]),
+        "INSERT INTO scans (code, source, at, outcome, order_id, sku, message, event_id) "
+        "VALUES (?,?,?,?,?,?,?,?)",
+        (code[:512], source[:64], at, outcome, order_id, sku, message[:300], event_id),
     )
     if outcome in REJECTIONS:
         journal.append(
@@ -58,6 +59,11 @@ def record(
             },
         )
     return int(cur.lastrowid or 0)
+
+
+def by_event_id(conn: sqlite3.Connection, event_id: str) -> dict[str, Any] | None:
+    row = conn.execute("SELECT * FROM scans WHERE event_id = ?", (event_id,)).fetchone()
+    return dict(row) if row else None
 
 
 def recent(conn: sqlite3.Connection, limit: int = 50) -> list[dict[str, Any]]:

@@ -141,3 +141,29 @@ def test_staff_actions_need_csrf(staff_client):
     assert staff_client.post("/pack/close", json={}).status_code == 403
     ok = staff_client.post("/pack/close", json={}, headers={"X-CSRF-Token": staff_client.csrf})
     assert ok.status_code == 200
+
+
+def test_retried_delivery_counts_once(api, runtime):
+    order = _first_order(runtime)
+    _scan(api, order["number"])
+    sku = order["lines"][0]["sku"]
+    body = {"code": sku, "source": "bench"}
+    first = api("POST", "/api/v1/scans", json=body, headers={"Idempotency-Key": "ev-1"})
+    again = api("POST", "/api/v1/scans", json=body, headers={"Idempotency-Key": "ev-1"})
+    assert first.json["outcome"] in ("item_packed", "order_packed")
+    assert again.status_code == 200 and again.json["outcome"] == "duplicate"
+    line = orders.get(runtime.store.conn(), order["id"])["lines"][0]
+    assert line["packed_qty"] == 1
+
+
+def test_scanner_refusals_reach_the_screen(api, runtime):
+    q = runtime.live.subscribe()
+    resp = api("POST", "/api/v1/scans", json={
+        "code": "6900000000012", "source": "bench",
+        "rejected": "wrong check digit in EAN13 code '6900000000012' (misread?)"})
+    assert resp.status_code == 200 and resp.json["outcome"] == "rejected"
+    event, data = q.get(timeout=1)
+    assert event == "scan" and data["outcome"] == "rejected" and not data["ok"]
+    assert "check digit" in data["message"]
+    rows = runtime.store.conn().execute("SELECT outcome FROM scans").fetchall()
+    assert [r["outcome"] for r in rows] == ["rejected"]

@@ -77,8 +77,12 @@ def test_simulated_scan_reaches_delivery(runtime_dir: Path, recorder: Recorder) 
         assert status["type"] == "simulated" and status["connected"] is True
         assert (status["scans"], status["debounced"], status["rejected"]) == (3, 1, 1)
         assert "check digit" in status["last_error"]
-        assert status["last_scan_at"] == events[-1].at.isoformat(timespec="milliseconds")
+        assert status["last_scan_at"] == events[2].at.isoformat(timespec="milliseconds")
         wait_until(lambda: status_file(runtime_dir)["scanners"]["sim"]["rejected"] == 1)
+        recorder.wait_for(4)  # the rejection is passed on, so the packer is told
+        notice = recorder.events[3]
+        assert notice.rejected is not None and "check digit" in notice.rejected
+        assert notice.to_json()["rejected"] == notice.rejected
     finally:
         service.stop()
     assert not service.is_alive()

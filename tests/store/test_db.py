@@ -73,3 +73,20 @@ def test_transaction_helper_commits(tmp_path):
         conn.execute("INSERT INTO kv (key, value) VALUES ('a', '1')")
     other = sqlite3.connect(tmp_path / "s.db")
     assert other.execute("SELECT value FROM kv WHERE key='a'").fetchone()[0] == "1"
+
+
+def test_migrates_a_database_of_the_previous_release(tmp_path):
+    from sqlite_utils import Database
+
+    conn = connect(tmp_path / "old.db")
+    db = Database(conn)
+    station.apply(db, stop_before="0002_scan_event_id")  # as the first release left it
+    conn.execute(
+        "INSERT INTO scans (code, source, at, outcome) VALUES ('X', 'bench', '2026-01-01', 'badge')"
+    )
+    conn.close()
+    store = Store(tmp_path / "old.db")
+    columns = {r["name"] for r in store.conn().execute("PRAGMA table_info(scans)")}
+    assert "event_id" in columns
+    assert store.conn().execute("SELECT code FROM scans").fetchone()["code"] == "X"
+    store.close()
