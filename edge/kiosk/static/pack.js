@@ -20,7 +20,7 @@
     say(r.ok ? (r.outcome === "order_packed" ? "done" : "good") : "bad", text);
     banner.dataset.outcome = r.outcome;
     PS.beep(r.ok);
-    refresh();
+    refreshSoon();
   }
 
   function lineRow(l, bins) {
@@ -57,6 +57,11 @@
       return PS.el("li", {class: "job-" + j.status, "data-job": j.id}, link, " ", PS.el("span", {class: "tag"}, T[j.status] || j.status),
         j.last_error ? PS.el("div", {class: "sub"}, j.last_error) : null);
     }));
+  }
+
+  let soon = null;
+  function refreshSoon() {  // one fetch for a burst of pushed changes
+    if (!soon) soon = setTimeout(() => { soon = null; refresh(); }, 30);
   }
 
   async function refresh() {
@@ -100,6 +105,6 @@
   document.getElementById("logout").addEventListener("click", () =>
     act("POST", "/pack/logout", {}, (out) => { window.location = out.next; }));
 
-  PS.live("/pack/events", {scan: onScan, print_job: refresh, orders: refresh, open: refresh});
+  PS.live("/pack/events", {scan: onScan, print_job: refreshSoon, orders: refreshSoon, open: refresh});
   refresh();
 })();
