@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import socket
 import textwrap
 from collections.abc import Iterator
@@ -61,6 +62,16 @@ def station_config(tmp_path: Path):
         return load_config(write_config(tmp_path / "station", extra, **kwargs))  # type: ignore[arg-type]
 
     return make
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Hardware-in-the-loop tests run only with PRINTSTATION_HARDWARE=1."""
+    if os.environ.get("PRINTSTATION_HARDWARE") == "1":
+        return
+    skip = pytest.mark.skip(reason="needs real devices; set PRINTSTATION_HARDWARE=1")
+    for item in items:
+        if item.get_closest_marker("hardware"):
+            item.add_marker(skip)
 
 
 @pytest.fixture(autouse=True)

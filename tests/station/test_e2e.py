@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import signal
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -103,9 +106,6 @@ def test_offline_printer_keeps_jobs_queued_until_back(station):
 
 @pytest.mark.allow_errors
 def test_broken_config_exits_78(tmp_path):
-    import subprocess
-    import sys
-
     bad = tmp_path / "bad.toml"
     bad.write_text('[station]\nid = "BAD ID"\nbogus = 1\n', encoding="utf-8")
     for service in ("kiosk", "spooler", "scanner"):
@@ -125,3 +125,41 @@ def test_broken_config_exits_78(tmp_path):
     )
     assert proc.returncode == 78
     assert b"station.tenant" in proc.stderr  # a missing key is reported by its path
+
+
+def children_of(pid):
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def test_station_command_runs_each_service_as_its_own_process(tmp_path):
+    station = Station(tmp_path / "st")
+    log = open(tmp_path / "station.log", "wb")  # noqa: SIM115 - closed below
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "edge.cli", "station", "--config", str(station.config_path)],
+        stdout=log, stderr=log,
+    )
+    try:
+        station.wait(station.healthy, 30, "kiosk")
+        station.wait((station.config.runtime_dir / "scanner-bench.sock").exists, 20, "scanner")
+        children = children_of(proc.pid)
+        assert len(children) == 3
+        order = station.orders[0]
+        station.pack(order)
+        station.wait(lambda: (station.job(order["id"]) or {}).get("status") == "done", 15, "label")
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(30)
+        log.close()
+        station.stop()
+    assert proc.returncode == 0
+    assert children_of(proc.pid) == []
+    for pid in children:
+        assert not Path(f"/proc/{pid}").exists()
