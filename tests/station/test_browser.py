@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ARTIFACTS
-from tests.station.harness import Station
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
@@ -32,14 +31,6 @@ def browser():
         chromium = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
         yield chromium
         chromium.close()
-
-
-@pytest.fixture
-def station(tmp_path):
-    s = Station(tmp_path / "st")
-    s.start()
-    yield s
-    s.stop()
 
 
 def test_pack_an_order_by_scans_in_the_browser(browser, station):

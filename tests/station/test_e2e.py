@@ -15,14 +15,6 @@ from tests.station.harness import Station
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture
-def station(tmp_path):
-    s = Station(tmp_path / "st")
-    s.start()
-    yield s
-    s.stop()
-
-
 def test_scans_pack_an_order_and_the_label_is_printed(station):
     order = station.orders[0]
     station.pack(order)
