@@ -28,6 +28,10 @@ def _service(name: str) -> Callable[[argparse.Namespace], int]:
             from edge.scanner.runner import build as builder
         else:
             from edge.spooler.service import build as builder
+        if name == "kiosk":
+            from edge.kiosk.safe_mode import SafeModeService
+
+            return service.run(name, args.config, builder, safe_mode=SafeModeService)
         return service.run(name, args.config, builder)
 
     return run

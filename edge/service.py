@@ -65,16 +65,29 @@ def prepare_dirs(config: StationConfig) -> None:
     config.runtime_dir.mkdir(parents=True, exist_ok=True)
 
 
-def run(name: str, config_path: str | Path, build: Callable[[StationConfig], Service]) -> int:
-    """Run one service until SIGTERM/SIGINT; the return value is the process exit code."""
+def run(
+    name: str,
+    config_path: str | Path,
+    build: Callable[[StationConfig], Service],
+    safe_mode: Callable[[ConfigError], Service] | None = None,
+) -> int:
+    """Run one service until SIGTERM/SIGINT; the return value is the process exit code.
+
+    With a broken config the service exits 78 at once, or, when it has a ``safe_mode``, runs
+    that instead (the kiosk's "needs configuration" page) and exits 78 when stopped.
+    """
     setup_logging()
     try:
         config = load_config(config_path)
     except ConfigError as err:
         for path, message in err.problems:
             log.error("config %s: %s: %s", err.source, path, message)
-        return EX_CONFIG
-    prepare_dirs(config)
+        if safe_mode is None:
+            return EX_CONFIG
+        service, code = safe_mode(err), EX_CONFIG
+    else:
+        prepare_dirs(config)
+        service, code = build(config), 0
     stop = threading.Event()
 
     def _on_signal(signum: int, _frame: object) -> None:
@@ -83,10 +96,9 @@ def run(name: str, config_path: str | Path, build: Callable[[StationConfig], Ser
 
     signal.signal(signal.SIGTERM, _on_signal)
     signal.signal(signal.SIGINT, _on_signal)
-    service = build(config)
     service.start()
     sd_notify("READY=1")
-    log.info("%s ready (station %s)", name, config.station.id)
+    log.info("%s ready%s", name, "" if code == 0 else " in safe mode (needs configuration)")
     tick = watchdog_interval() or 5.0
     try:
         while not stop.wait(tick):
@@ -99,4 +111,4 @@ def run(name: str, config_path: str | Path, build: Callable[[StationConfig], Ser
         sd_notify("STOPPING=1")
         service.stop()
         log.info("%s stopped", name)
-    return 0
+    return code

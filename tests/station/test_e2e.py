@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import signal
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import pytest
 
+from tests.conftest import free_port
 from tests.station.harness import Station
 
 pytestmark = pytest.mark.slow
@@ -97,26 +101,55 @@ def test_offline_printer_keeps_jobs_queued_until_back(station):
 
 
 @pytest.mark.allow_errors
-def test_broken_config_exits_78(tmp_path):
+def test_broken_config_exits_78_and_the_kiosk_says_what_to_fix(tmp_path):
+    port = free_port()
     bad = tmp_path / "bad.toml"
-    bad.write_text('[station]\nid = "BAD ID"\nbogus = 1\n', encoding="utf-8")
-    for service in ("kiosk", "spooler", "scanner"):
+    bad.write_text(f'[station]\nid = "BAD ID"\nbogus = 1\n[http]\nport = {port}\n', "utf-8")
+    for service in ("spooler", "scanner"):
         proc = subprocess.run(
             [sys.executable, "-m", "edge.cli", service, "--config", str(bad)],
-            capture_output=True,
-            timeout=30,
-            check=False,
+            capture_output=True, timeout=30, check=False,
         )
         assert proc.returncode == 78, proc.stderr
         assert b"station.id" in proc.stderr and b"station.bogus" in proc.stderr
     proc = subprocess.run(
         [sys.executable, "-m", "edge.cli", "check-config", str(bad)],
-        capture_output=True,
-        timeout=30,
-        check=False,
+        capture_output=True, timeout=30, check=False,
     )
     assert proc.returncode == 78
     assert b"station.tenant" in proc.stderr  # a missing key is reported by its path
+
+    kiosk = subprocess.Popen(
+        [sys.executable, "-m", "edge.cli", "kiosk", "--config", str(bad)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        url = f"http://127.0.0.1:{port}"
+        Station.wait(lambda: _status(url + "/") == 503, 20, "safe mode page")
+        with pytest.raises(urllib.error.HTTPError) as page:
+            urllib.request.urlopen(url + "/pack", timeout=5)
+        text = page.value.read().decode()
+        page.value.close()
+        assert "station.bogus" in text and "check-config" in text
+        with pytest.raises(urllib.error.HTTPError) as health:
+            urllib.request.urlopen(url + "/healthz", timeout=5)
+        assert json.loads(health.value.read())["error"]["code"] == "needs_configuration"
+        health.value.close()
+    finally:
+        kiosk.send_signal(signal.SIGTERM)
+        kiosk.wait(20)
+    assert kiosk.returncode == 78
+
+
+def _status(url):
+    try:
+        with urllib.request.urlopen(url, timeout=2) as resp:
+            return resp.status
+    except urllib.error.HTTPError as err:
+        err.close()
+        return err.code
+    except OSError:
+        return None
 
 
 def children_of(pid):
