@@ -59,6 +59,11 @@ def messages() -> dict[str, str]:
         "confirm_exception": _("Move this order to the exception list?"),
         "batch_started": _("Pick list for %(n)s orders sent to the printer", n="{msg}"),
         "error": _("Something went wrong: %(n)s", n="{msg}"),
+        "st_open": _("to pack"),
+        "st_picking": _("picking"),
+        "st_packing": _("packing now"),
+        "st_packed": _("packed"),
+        "st_exception": _("exception"),
     }
 
 

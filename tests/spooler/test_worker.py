@@ -160,3 +160,23 @@ def test_status_file_and_previews(spooler):
 
 def test_backoff_grows_and_is_capped():
     assert [backoff(n, 1.0, 10.0) for n in range(1, 7)] == [1, 2, 4, 8, 10, 10]
+
+
+@pytest.mark.allow_errors
+def test_printer_that_never_takes_the_job_is_uncertain_not_a_hang(station_config):
+    config = station_config(PRINTERS)
+    backend = SimulatedBackend(SimulatedPrinterConfig(
+        type="simulated", role="label", language="tspl", fail="slow", delay_ms=5000,
+        write_timeout_s=0.3,
+    ))
+    service = SpoolerService(config, backends={"label": backend})
+    store = Store(config.db_path)
+    try:
+        service.start()
+        [job] = enqueue(service, store)
+        wait(lambda: status(store, job) == "uncertain", timeout=5)
+        assert "stopped taking data" in print_jobs.get(store.conn(), job)["last_error"]
+        assert service.is_alive()
+    finally:
+        service.stop()
+        store.close()

@@ -77,6 +77,12 @@ def test_pack_an_order_by_scans_in_the_browser(browser, station):
     texts = {r.text for r in zxingcpp.read_barcodes(Image.open(label))}
     assert order["tracking_number"] in texts
 
+    page.goto(station.url("/admin"))
+    page.wait_for_selector('#printers li[data-device="label"].ok')
+    page.wait_for_selector('#scanners li[data-device="bench"]')
+    assert page.locator("#stock tr").count() >= 10
+    page.screenshot(path=str(out / "5-admin.png"), full_page=True)
+
 
 def test_badge_scan_logs_in(browser, station):
     page = browser.new_page(viewport={"width": 390, "height": 844})

@@ -48,7 +48,8 @@
       box.addEventListener("change", () => box.checked ? selected.add(q.id) : selected.delete(q.id));
       const units = q.lines.reduce((a, l) => a + l.qty, 0);
       return PS.el("li", {class: "status-" + q.status, "data-number": q.number},
-        PS.el("label", {}, box, PS.el("b", {}, q.number), ` ${units} · ${q.status}` + (q.priority > 0 ? " ★" : "")));
+        PS.el("label", {}, box, PS.el("b", {}, q.number),
+          ` ${units} · ${T["st_" + q.status] || q.status}` + (q.priority > 0 ? " ★" : "")));
     }));
     document.getElementById("exceptions").replaceChildren(...state.exceptions.map((q) =>
       PS.el("li", {}, PS.el("b", {}, q.number), " ", q.exception_reason || "")));
