@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import re
 import tomllib
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -125,12 +126,43 @@ class PackingSection(Strict):
     )
 
 
+class KioskSection(Strict):
+    idle_timeout_s: int = Field(
+        default=90,
+        ge=2,
+        le=3600,
+        description="Seconds without a touch before the customer screen resets (cart cleared).",
+    )
+    tax_rate: Decimal = Field(default=Decimal("0.13"), ge=0, le=1, description="VAT rate.")
+    prices_include_tax: bool = Field(
+        default=True, description="Catalog prices include VAT (tickets show the VAT part)."
+    )
+    points_per_yuan: int = Field(
+        default=1, ge=0, le=100, description="Loyalty points earned per whole yuan paid."
+    )
+    point_value: Decimal = Field(
+        default=Decimal("0.01"), gt=0, le=1, description="Yuan one loyalty point is worth."
+    )
+    max_points_share: Decimal = Field(
+        default=Decimal("0.5"), ge=0, le=1, description="Largest share of a cart points may pay."
+    )
+    card_terminal: Literal["none", "simulated"] = Field(
+        default="none",
+        description="Card terminal: none (pay at counter only) or simulated (told its next "
+        "outcome through DATA_DIR/run/card-terminal.json).",
+    )
+    card_timeout_s: float = Field(
+        default=30.0, gt=0, le=300, description="How long a card payment may take."
+    )
+
+
 class StationConfig(Strict):
     station: StationSection
     mqtt: MqttSection = Field(default_factory=MqttSection)
     http: HttpSection = Field(default_factory=HttpSection)
     spooler: SpoolerSection = Field(default_factory=SpoolerSection)
     packing: PackingSection = Field(default_factory=PackingSection)
+    kiosk: KioskSection = Field(default_factory=KioskSection)
     printers: dict[str, PrinterConfig] = Field(
         default_factory=dict, description="Printers by name; [printers.NAME] type = …"
     )

@@ -33,6 +33,10 @@ PRINT_JOB_QUEUED = "print_job.queued"
 PRINT_JOB_STATE = "print_job.state"
 SCAN_REJECTED = "scan.rejected"
 STAFF_LOGIN = "staff.login"
+ORDER_FEEDBACK = "order.feedback"
+COUPON_REDEEMED = "coupon.redeemed"
+LOYALTY_MOVED = "loyalty.moved"
+PAYMENT_FAILED = "payment.failed"
 
 STATION_EVENT_KINDS = frozenset(
     {
@@ -45,6 +49,10 @@ STATION_EVENT_KINDS = frozenset(
         PRINT_JOB_STATE,
         SCAN_REJECTED,
         STAFF_LOGIN,
+        ORDER_FEEDBACK,
+        COUPON_REDEEMED,
+        LOYALTY_MOVED,
+        PAYMENT_FAILED,
     }
 )
 

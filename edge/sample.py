@@ -8,7 +8,7 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
-from edge.store import catalog, orders, staff, stock
+from edge.store import catalog, coupons, loyalty, orders, staff, stock
 
 DEMO_PIN = "1234"
 DEMO_BADGE = "BADGE-0001"
@@ -48,6 +48,16 @@ CUSTOMERS = [
 ]
 
 
+COUPONS = [
+    {"code": "WELCOME10", "kind": "percent", "value": "10", "min_spend": "20.00",
+     "valid_from": "2026-01-01", "valid_until": "2099-12-31"},
+    {"code": "MINUS5", "kind": "fixed", "value": "5.00", "min_spend": "30.00"},
+    {"code": "EXPIRED", "kind": "percent", "value": "50", "valid_until": "2025-12-31"},
+]
+MEMBER_PHONE = "13800138000"
+MEMBER_POINTS = 500
+
+
 def ean13(body12: str) -> str:
     """Append the EAN-13 check digit to 12 digits."""
     digits = [int(c) for c in body12]
@@ -85,6 +95,9 @@ def seed(
         stock.move(conn, item["sku"], stock_each, "receipt", "opening stock")
     if staff.count(conn) == 0:
         staff.add(conn, "demo", DEMO_PIN, role="manager", badge=DEMO_BADGE)
+    coupons.upsert(conn, COUPONS)
+    if not loyalty.is_member(conn, MEMBER_PHONE):
+        loyalty.move(conn, MEMBER_PHONE, MEMBER_POINTS, "welcome")
     made = []
     for n in range(order_count):
         name, phone, address, carrier, sort_code = CUSTOMERS[(n + seed_no) % len(CUSTOMERS)]

@@ -107,6 +107,6 @@ def release(order_id: str) -> Response:
 def cancel_order(order_id: str) -> Response:
     member = auth.staff_member() or {}
     with rt().store.write() as conn:
-        order = orders.transition(conn, order_id, "cancelled", f"cancelled by {member.get('name')}")
+        order = orders.cancel(conn, order_id, f"cancelled by {member.get('name')}")
     rt().after_commit()
     return jsonify({"order": order})

@@ -3,22 +3,20 @@
 from __future__ import annotations
 
 import logging
-from decimal import Decimal
 from typing import Any
 
 from flask import Blueprint, Response, current_app, g, jsonify, request
+from flask_babel import gettext as _
 
-from edge.kiosk import auth, packing
+from edge.kiosk import auth, checkout, documents, packing, pricing
 from edge.kiosk.errors import ApiError, body_json
 from edge.kiosk.runtime import Runtime
 from edge.protocol import printable
-from edge.store import Conflict, NotFound, catalog, orders, print_jobs, stock
+from edge.store import Conflict, NotFound, catalog, feedback, orders, print_jobs, stock
 
 log = logging.getLogger(__name__)
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
-MAX_QTY = 999
-MAX_LINES = 100
 
 
 def rt() -> Runtime:
@@ -97,74 +95,121 @@ def get_order(order_id: str) -> Response:
         return jsonify(found)
 
 
-def _lines(body: dict[str, Any]) -> list[dict[str, Any]]:
-    raw = body.get("lines")
-    if not isinstance(raw, list) or not raw:
-        raise ApiError(400, "bad_request", "'lines' must be a non-empty list")
-    if len(raw) > MAX_LINES:
-        raise ApiError(400, "bad_request", f"at most {MAX_LINES} lines")
-    merged: dict[str, int] = {}
-    for i, line in enumerate(raw):
-        if not isinstance(line, dict):
-            raise ApiError(400, "bad_request", f"lines[{i}] must be an object")
-        sku, qty = line.get("sku"), line.get("qty")
-        if not isinstance(sku, str) or not sku or len(sku) > 64:
-            raise ApiError(400, "bad_request", f"lines[{i}].sku must be a SKU string")
-        if not isinstance(qty, int) or isinstance(qty, bool) or not 1 <= qty <= MAX_QTY:
-            raise ApiError(400, "bad_quantity", f"lines[{i}].qty must be 1..{MAX_QTY}")
-        merged[sku] = merged.get(sku, 0) + qty
-    return [{"sku": s, "qty": q} for s, q in merged.items()]
+def _cart(body: dict[str, Any]) -> checkout.Cart:
+    try:
+        return checkout.parse_cart(body)
+    except checkout.CartError as err:
+        raise ApiError(err.status, err.code, str(err)) from err
+
+
+def coupon_message(check: pricing.CouponCheck, currency: str) -> str:
+    detail = check.detail
+    messages = {
+        "ok": _("%(detail)s off", detail=detail if detail.endswith("%") else currency + detail),
+        "unknown": _("Unknown coupon code"),
+        "not_yet_valid": _("Valid from %(detail)s", detail=detail),
+        "expired": _("Expired on %(detail)s", detail=detail),
+        "used_up": _("This coupon has been used up"),
+        "min_spend": _("Needs a spend of at least %(detail)s", detail=currency + detail),
+    }
+    return messages.get(check.reason, check.reason)
+
+
+@bp.get("/categories")
+def categories() -> Response:
+    return jsonify({"categories": catalog.categories(rt().store.conn())})
+
+
+@bp.post("/cart/quote")
+@auth.require_token_or_kiosk
+def quote() -> Response:
+    runtime = rt()
+    cart = _cart(body_json())
+    conn = runtime.store.conn()
+    priced = checkout.price(conn, cart, runtime.config.kiosk)
+    check = priced.quote.coupon
+    return jsonify({
+        "lines": priced.lines,
+        **priced.quote.to_json(),
+        "coupon": None if check is None else {
+            "code": check.code, "ok": check.ok,
+            "message": coupon_message(check, runtime.config.station.currency)},
+        "member": priced.member,
+        "problems": priced.problems,
+        "recommendations": checkout.suggestions(conn, cart),
+    })
+
+
+def order_view(order: dict[str, Any]) -> dict[str, Any]:
+    """An order as the customer screen shows it: with its status link, QR and instructions."""
+    runtime = rt()
+    ticket = documents.ticket(runtime.config, order, runtime.base_url)
+    return {**order, "status_url": ticket["status_url"], "qr_url": f"/o/{order['number']}/qr.png",
+            "instructions": ticket["instructions"]}
 
 
 @bp.post("/orders")
-@auth.require_token
+@auth.require_token_or_kiosk
 def create_order() -> tuple[Response, int]:
     body = body_json()
     key = request.headers.get("Idempotency-Key", "").strip()
     if not key or len(key) > 128:
         raise ApiError(400, "idempotency_key_required", "send an Idempotency-Key header (≤128)")
     payment = body.get("payment", "counter")
-    if payment != "counter":
-        raise ApiError(422, "payment_unsupported", "this station takes pay-at-counter orders")
-    wanted = _lines(body)
+    if payment not in ("counter", "card"):
+        raise ApiError(400, "bad_request", "'payment' is counter or card")
+    cart = _cart(body)
+    runtime = rt()
+    existing = orders.by_idempotency_key(runtime.store.conn(), key)
+    if existing:
+        return jsonify(order_view(existing)), 200
+    priced = checkout.price(runtime.store.conn(), cart, runtime.config.kiosk)
+    if not priced.orderable:
+        err = checkout.problem(priced)
+        raise ApiError(err.status, err.code, str(err))
+    charge = None
+    if payment == "card":
+        charge = runtime.take_card_payment(key, priced.quote.total)
+    try:
+        with runtime.store.write() as conn:
+            existing = orders.by_idempotency_key(conn, key)
+            if existing:
+                if charge:
+                    runtime.void(charge)
+                return jsonify(order_view(existing)), 200
+            priced = checkout.price(conn, cart, runtime.config.kiosk)  # again, under the lock
+            if not priced.orderable:
+                err = checkout.problem(priced)
+                raise ApiError(err.status, err.code, str(err))
+            order = checkout.commit_order(
+                conn, station=runtime.config.station.id, cart=cart, priced=priced,
+                payment=payment, key=key, charge_ref=charge.ref if charge else None)
+            runtime.queue_ticket(conn, order)
+    except BaseException:
+        if charge:
+            runtime.void(charge)
+        raise
+    finally:
+        runtime.inflight.release(key)
+    runtime.after_commit()
+    log.info("order %s placed at the kiosk (%s, %s)", order["number"], payment, order["total"])
+    return jsonify(order_view(order)), 201
+
+
+@bp.post("/orders/<order_id>/feedback")
+@auth.require_token_or_kiosk
+def feedback_for(order_id: str) -> tuple[Response, int]:
+    body = body_json()
+    rating, comment = body.get("rating"), body.get("comment", "")
+    if not isinstance(rating, int) or isinstance(rating, bool) or not 1 <= rating <= 5:
+        raise ApiError(400, "bad_rating", "'rating' must be 1 to 5")
+    if not isinstance(comment, str) or len(comment) > 500:
+        raise ApiError(400, "bad_request", "'comment' must be text of at most 500 characters")
     runtime = rt()
     with runtime.store.write() as conn:
-        existing = orders.by_idempotency_key(conn, key)
-        if existing:
-            return jsonify(existing), 200
-        lines = []
-        for line in wanted:
-            product = catalog.get(conn, line["sku"])
-            if product is None:
-                raise ApiError(422, "unknown_sku", f"unknown SKU {line['sku']}")
-            available = stock.sellable(conn, line["sku"])
-            if available < line["qty"]:
-                raise ApiError(
-                    409, "insufficient_stock", f"only {available} of {line['sku']} can be sold here"
-                )
-            lines.append(
-                {
-                    **line,
-                    "name": product["name"],
-                    "name_en": product["name_en"],
-                    "unit_price": Decimal(product["price"]),
-                }
-            )
-        order = orders.create(
-            conn,
-            station=runtime.config.station.id,
-            channel="kiosk",
-            lines=lines,
-            status="pending_payment",
-            payment="counter",
-            fulfilment="pickup",
-            idempotency_key=key,
-        )
-        for line in lines:
-            stock.move(conn, line["sku"], -line["qty"], "sale", order["id"])
-        runtime.queue_ticket(conn, order)
-    runtime.after_commit()
-    return jsonify(orders.get(runtime.store.conn(), order["id"])), 201
+        orders.get(conn, order_id)
+        feedback.add(conn, order_id, rating, comment.strip())
+    return jsonify({"order_id": order_id, "rating": rating}), 201
 
 
 @bp.get("/print-jobs")

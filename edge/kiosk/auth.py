@@ -17,15 +17,20 @@ F = TypeVar("F", bound=Callable[..., Any])
 CSRF_HEADER = "X-CSRF-Token"
 
 
+def bearer_ok() -> bool:
+    """The request carries ``Authorization: Bearer <the station's API token>``."""
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(
+        token.strip(), current_app.config["API_TOKEN"]
+    )
+
+
 def require_token(view: F) -> F:
     """API routes: ``Authorization: Bearer <token>``, or a logged-in staff session."""
 
     @wraps(view)
     def wrapped(*args: Any, **kwargs: Any) -> Any:
-        header = request.headers.get("Authorization", "")
-        scheme, _, token = header.partition(" ")
-        expected = current_app.config["API_TOKEN"]
-        if scheme.lower() == "bearer" and hmac.compare_digest(token.strip(), expected):
+        if bearer_ok():
             g.actor = "api"
             return view(*args, **kwargs)
         if staff_member() is not None:
@@ -33,6 +38,24 @@ def require_token(view: F) -> F:
             g.actor = staff_member()["name"]  # type: ignore[index]
             return view(*args, **kwargs)
         abort(401, description="a bearer token is required")
+
+    return cast(F, wrapped)
+
+
+def require_token_or_kiosk(view: F) -> F:
+    """Customer-screen calls: a bearer token, or the kiosk page's own session (its CSRF token
+    proves the call comes from a page this station served; no login is needed to order)."""
+
+    @wraps(view)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        if bearer_ok():
+            g.actor = "api"
+            return view(*args, **kwargs)
+        sent = request.headers.get(CSRF_HEADER, "")
+        if not sent or not hmac.compare_digest(sent, session.get("csrf", "")):
+            abort(401, description="a bearer token, or the kiosk page's CSRF token, is required")
+        g.actor = "kiosk"
+        return view(*args, **kwargs)
 
     return cast(F, wrapped)
 

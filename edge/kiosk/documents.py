@@ -29,8 +29,11 @@ def ticket(config: StationConfig, order: dict[str, Any], base_url: str) -> dict[
         }
         for l in order["lines"]
     ]
-    subtotal = sum((Decimal(l["total"]) for l in lines), Decimal("0"))
+    subtotal = Decimal(order.get("subtotal") or "0") or sum(
+        (Decimal(l["total"]) for l in lines), Decimal("0")
+    )
     total = Decimal(order["total"])
+    discount = Decimal(order.get("discount") or "0") + Decimal(order.get("points_discount") or "0")
     zh = config.station.language == "zh-CN"
     if order["paid"]:
         instructions = "已付款，请在取货处出示本票。" if zh else "Paid. Show this ticket at pickup."
@@ -47,8 +50,8 @@ def ticket(config: StationConfig, order: dict[str, Any], base_url: str) -> dict[
         "created_at": order["created_at"],
         "lines": lines,
         "subtotal": _money(subtotal),
-        "discount": _money(max(subtotal - total, Decimal("0"))),
-        "tax": "0.00",
+        "discount": _money(discount),
+        "tax": order.get("tax") or "0.00",
         "total": _money(total),
         "currency": config.station.currency,
         "payment": order["payment"],

@@ -37,6 +37,20 @@ def _query(name: str, schema: dict[str, Any] | None = None) -> dict[str, Any]:
 
 
 JOB_ID = _path("id", {"type": "integer"})
+CART_BODY = {
+    "type": "object",
+    "required": ["lines"],
+    "properties": {
+        "lines": {"type": "array", "items": {
+            "type": "object", "required": ["sku", "qty"],
+            "properties": {"sku": {"type": "string"},
+                           "qty": {"type": "integer", "minimum": 1, "maximum": 999}}}},
+        "payment": {"type": "string", "enum": ["counter", "card"]},
+        "coupon": {"type": "string", "maxLength": 32},
+        "member": {"type": "string", "pattern": "^1[0-9]{10}$"},
+        "points": {"type": "integer", "minimum": 0},
+    },
+}
 LINE = {
     "type": "object",
     "required": ["sku", "qty"],
@@ -100,17 +114,9 @@ def spec() -> dict[str, Any]:
                 ),
                 "post": {
                     **_op(
-                        "Create a pay-at-counter order (Idempotency-Key header)",
+                        "Place an order (pay at counter or by card; Idempotency-Key header)",
                         "201",
-                        body={
-                            "type": "object",
-                            "required": ["lines"],
-                            "properties": {
-                                "lines": {"type": "array", "items": LINE},
-                                "payment": {"type": "string", "enum": ["counter", "card"]},
-                                "coupon": {"type": "string"},
-                            },
-                        },
+                        body=CART_BODY,
                         params=[
                             {
                                 "name": "Idempotency-Key",
@@ -119,9 +125,36 @@ def spec() -> dict[str, Any]:
                                 "schema": {"type": "string"},
                             }
                         ],
-                        errors=("400", "401", "409", "415", "422"),
+                        errors=("400", "401", "402", "409", "415", "422", "504"),
                     ),
                 },
+            },
+            "/api/v1/categories": {
+                "get": _op("Product categories with counts", "200", public=True, errors=())
+            },
+            "/api/v1/cart/quote": {
+                "post": _op(
+                    "Price a cart: totals, coupon, points, tax, stock problems, recommendations",
+                    "200",
+                    body=CART_BODY,
+                    errors=("400", "401", "415"),
+                )
+            },
+            "/api/v1/orders/{id}/feedback": {
+                "post": _op(
+                    "Rate an order 1–5 with an optional comment (once)",
+                    "201",
+                    params=[_path("id")],
+                    body={
+                        "type": "object",
+                        "required": ["rating"],
+                        "properties": {
+                            "rating": {"type": "integer", "minimum": 1, "maximum": 5},
+                            "comment": {"type": "string", "maxLength": 500},
+                        },
+                    },
+                    errors=("400", "401", "404", "409", "415"),
+                )
             },
             "/api/v1/orders/{id}": {
                 "get": _op(

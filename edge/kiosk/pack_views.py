@@ -40,6 +40,7 @@ def messages() -> dict[str, str]:
     """Strings the page script shows, in the page's language."""
     return {
         "order_opened": _("Order %(n)s opened — scan its items", n="{msg}"),
+        "order_paid": _("Order %(n)s marked paid", n="{msg}"),
         "item_packed": _("Counted: %(n)s", n="{msg}"),
         "order_packed": _("Order %(n)s packed — label printing", n="{msg}"),
         "wrong_item": _("Not in this order: %(n)s", n="{msg}"),

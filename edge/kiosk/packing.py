@@ -140,6 +140,9 @@ def handle_scan(
 
 
 def _open(conn: sqlite3.Connection, order: dict[str, Any], scan: Scan) -> ScanResult:
+    if order["status"] == "pending_payment" and order["payment"] == "counter":
+        paid = orders.mark_paid(conn, order["id"], f"paid at the counter (scan at {scan.source})")
+        return _outcome(conn, scan, "order_paid", paid["number"], order=paid)
     if order["status"] not in orders.PACKABLE:
         message = f"order {order['number']} is {order['status']}"
         return _outcome(conn, scan, "not_packable", message, order=order)

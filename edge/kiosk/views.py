@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import io
 from typing import Any
 
+import qrcode
 from flask import (
     Blueprint,
     Response,
@@ -13,11 +15,14 @@ from flask import (
     render_template,
     request,
     session,
+    stream_with_context,
 )
 
+from edge.kiosk.errors import ApiError
+from edge.kiosk.live import TooManyListeners
 from edge.kiosk.openapi import spec
 from edge.kiosk.runtime import Runtime
-from edge.store import journal, orders, print_jobs
+from edge.store import catalog, journal, orders, print_jobs
 
 bp = Blueprint("views", __name__)
 LANGUAGES = ("zh-CN", "en")
@@ -30,7 +35,40 @@ def rt() -> Runtime:
 
 @bp.get("/")
 def home() -> str:
-    return render_template("home.html")
+    """The customer screen: browse, cart, checkout, ticket (a single page)."""
+    return render_template(
+        "kiosk.html",
+        idle_timeout_s=rt().config.kiosk.idle_timeout_s,
+        categories=catalog.categories(rt().store.conn()),
+        card=rt().terminal is not None,
+    )
+
+
+@bp.get("/kiosk/events")
+def kiosk_events() -> Response:
+    """Scans at the customer screen's own scanner, pushed to the page (products, tickets)."""
+    try:
+        q = rt().customers.subscribe()
+    except TooManyListeners as err:
+        raise ApiError(503, "busy", str(err)) from err
+    return Response(
+        stream_with_context(rt().customers.stream(q)),
+        mimetype="text/event-stream",
+        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+    )
+
+
+@bp.get("/o/<number>/qr.png")
+def order_qr(number: str) -> Response:
+    """The ticket's QR (the order's status link) as a PNG."""
+    order = orders.by_number(rt().store.conn(), number[:40])
+    if order is None:
+        raise ApiError(404, "not_found", f"no order {number[:40]}")
+    image = qrcode.make(f"{rt().base_url}/o/{order['number']}", box_size=8, border=2)
+    out = io.BytesIO()
+    image.save(out, format="PNG")
+    return Response(out.getvalue(), mimetype="image/png",
+                    headers={"Cache-Control": "public, max-age=86400"})
 
 
 @bp.get("/o/<number>")

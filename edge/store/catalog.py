@@ -7,6 +7,8 @@ from collections.abc import Iterable, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from pypinyin import Style, lazy_pinyin
+
 from edge.protocol import utc_now
 from edge.store.db import Conflict
 
@@ -28,10 +30,12 @@ def upsert(conn: sqlite3.Connection, products: Iterable[Mapping[str, Any]]) -> i
         sku = str(p["sku"])
         conn.execute(
             "INSERT INTO products (sku, name, name_en, price, category, bin, image, weight_g, "
-            "active, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?) ON CONFLICT(sku) DO UPDATE SET "
+            "active, updated_at, pinyin, initials) VALUES (?,?,?,?,?,?,?,?,?,?,?,?) "
+            "ON CONFLICT(sku) DO UPDATE SET "
             "name=excluded.name, name_en=excluded.name_en, price=excluded.price, "
             "category=excluded.category, bin=excluded.bin, image=excluded.image, "
-            "weight_g=excluded.weight_g, active=excluded.active, updated_at=excluded.updated_at",
+            "weight_g=excluded.weight_g, active=excluded.active, updated_at=excluded.updated_at, "
+            "pinyin=excluded.pinyin, initials=excluded.initials",
             (
                 sku,
                 p["name"],
@@ -43,6 +47,7 @@ def upsert(conn: sqlite3.Connection, products: Iterable[Mapping[str, Any]]) -> i
                 p.get("weight_g"),
                 1 if p.get("active", True) else 0,
                 now,
+                *search_keys(str(p["name"])),
             ),
         )
         conn.execute("DELETE FROM barcodes WHERE sku = ?", (sku,))
@@ -113,18 +118,70 @@ def find_by_code(conn: sqlite3.Connection, code: str) -> dict[str, Any] | None:
     return product if product else None
 
 
-def search(conn: sqlite3.Connection, query: str = "", limit: int = 50) -> list[dict[str, Any]]:
-    """Active products whose SKU, barcode, Chinese or English name contains ``query``."""
-    if not query:
-        rows = conn.execute(
-            "SELECT * FROM products WHERE active = 1 ORDER BY category, sku LIMIT ?", (limit,)
-        ).fetchall()
-        return _with_barcodes(conn, rows)
-    like = "%" + query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+def search_keys(name: str) -> tuple[str, str]:
+    """Full pinyin and pinyin initials of a name, lower case, letters and digits only:
+    可口可乐 330ml → ("kekoukele330ml", "kkkl330ml")."""
+    full = "".join(lazy_pinyin(name, errors="default"))
+    initials = "".join(lazy_pinyin(name, style=Style.FIRST_LETTER, errors="default"))
+    return _compact(full), _compact(initials)
+
+
+def _compact(text: str) -> str:
+    return "".join(c for c in text.lower() if c.isalnum() and c.isascii())
+
+
+def _like(text: str) -> str:
+    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+_SELLABLE = (
+    "SELECT p.*, COALESCE((SELECT SUM(qty) FROM stock_movements m WHERE m.sku = p.sku), 0) "
+    "AS sellable FROM products p"
+)
+
+
+def search(
+    conn: sqlite3.Connection, query: str = "", limit: int = 50, category: str | None = None
+) -> list[dict[str, Any]]:
+    """Active products matching ``query`` in SKU, barcode, Chinese or English name, full
+    pinyin or pinyin initials (``kl`` finds 可乐), best matches first, with what is sellable."""
+    clauses, args = ["p.active = 1"], []
+    if category:
+        clauses.append("p.category = ?")
+        args.append(category)
+    order = "p.category, p.sku"
+    query = query.strip()
+    if query:
+        keys = _compact(query) or query.lower()
+        like, key_like = _like(query), _like(keys)
+        clauses.append(
+            "(p.sku LIKE ? ESCAPE '\\' OR p.name LIKE ? ESCAPE '\\' "
+            "OR lower(p.name_en) LIKE lower(?) ESCAPE '\\' "
+            "OR p.pinyin LIKE ? ESCAPE '\\' OR p.initials LIKE ? ESCAPE '\\' "
+            "OR p.sku IN (SELECT sku FROM barcodes WHERE code = ?))"
+        )
+        args += [like, like, like, key_like, key_like, query]
+        order = (
+            "CASE WHEN p.sku = ? OR p.initials LIKE ? OR p.pinyin LIKE ? THEN 0 ELSE 1 END, "
+            "CASE WHEN instr(p.initials, ?) > 0 THEN instr(p.initials, ?) ELSE 999 END, "
+            + order
+        )
+        args += [query, keys + "%", keys + "%", keys, keys]
     rows = conn.execute(
-        "SELECT * FROM products WHERE active = 1 AND (sku LIKE ?1 ESCAPE '\\' "
-        "OR name LIKE ?1 ESCAPE '\\' OR name_en LIKE ?1 ESCAPE '\\' "
-        "OR sku IN (SELECT sku FROM barcodes WHERE code = ?2)) ORDER BY sku LIMIT ?3",
-        (like, query, limit),
+        f"{_SELLABLE} WHERE {' AND '.join(clauses)} ORDER BY {order} LIMIT ?",
+        (*args, limit),
     ).fetchall()
-    return _with_barcodes(conn, rows)
+    found = _with_barcodes(conn, rows)
+    for product, row in zip(found, rows, strict=True):
+        product["sellable"] = int(row["sellable"])
+    return found
+
+
+def categories(conn: sqlite3.Connection) -> list[dict[str, Any]]:
+    return [
+        {"name": r["category"], "count": r["n"]}
+        for r in conn.execute(
+            "SELECT category, COUNT(*) AS n FROM products WHERE active = 1 AND category != '' "
+            "GROUP BY category ORDER BY category"
+        )
+    ]

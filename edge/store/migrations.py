@@ -162,6 +162,57 @@ CREATE UNIQUE INDEX scans_event_id ON scans(event_id) WHERE event_id IS NOT NULL
     )
 
 
+@station(name="0003_kiosk_ordering")
+def kiosk_ordering(db: Database) -> None:
+    """Self-ordering: pinyin search keys, coupons, loyalty points, order totals, feedback."""
+    _run(
+        db,
+        """
+ALTER TABLE products ADD COLUMN pinyin TEXT NOT NULL DEFAULT '';
+ALTER TABLE products ADD COLUMN initials TEXT NOT NULL DEFAULT '';
+ALTER TABLE orders ADD COLUMN subtotal TEXT;
+ALTER TABLE orders ADD COLUMN discount TEXT NOT NULL DEFAULT '0.00';
+ALTER TABLE orders ADD COLUMN points_discount TEXT NOT NULL DEFAULT '0.00';
+ALTER TABLE orders ADD COLUMN tax TEXT NOT NULL DEFAULT '0.00';
+ALTER TABLE orders ADD COLUMN coupon TEXT;
+ALTER TABLE orders ADD COLUMN member TEXT;
+ALTER TABLE orders ADD COLUMN payment_ref TEXT;
+CREATE TABLE coupons (
+    code TEXT PRIMARY KEY,
+    kind TEXT NOT NULL CHECK (kind IN ('percent', 'fixed')),
+    value TEXT NOT NULL,
+    min_spend TEXT NOT NULL DEFAULT '0.00',
+    valid_from TEXT,
+    valid_until TEXT,
+    max_uses INTEGER,
+    used INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE loyalty_movements (
+    id INTEGER PRIMARY KEY,
+    member TEXT NOT NULL,
+    points INTEGER NOT NULL,
+    reason TEXT NOT NULL,
+    order_id TEXT,
+    at TEXT NOT NULL
+);
+CREATE INDEX loyalty_member ON loyalty_movements(member);
+CREATE TABLE feedback (
+    order_id TEXT PRIMARY KEY REFERENCES orders(id),
+    rating INTEGER NOT NULL CHECK (rating BETWEEN 1 AND 5),
+    comment TEXT NOT NULL DEFAULT '',
+    at TEXT NOT NULL
+)
+""",
+    )
+    from edge.store.catalog import search_keys
+
+    for row in db.execute("SELECT sku, name FROM products").fetchall():
+        pinyin, initials = search_keys(row[1])
+        db.execute(
+            "UPDATE products SET pinyin = ?, initials = ? WHERE sku = ?", [pinyin, initials, row[0]]
+        )
+
+
 def migrate(conn: sqlite3.Connection) -> list[str]:
     """Apply pending migrations; returns the names applied."""
     db = Database(conn)

@@ -19,7 +19,7 @@ from decimal import Decimal
 from typing import Any
 
 from edge import protocol
-from edge.store import journal, kv
+from edge.store import journal, kv, loyalty, stock
 from edge.store.db import Conflict, NotFound
 
 TRANSITIONS: dict[str, frozenset[str]] = {
@@ -61,7 +61,9 @@ def create(
     order_id = order_id or uuid.uuid4().hex
     number = number or _next_number(conn, station)
     now = protocol.utc_now()
-    total = sum((Decimal(str(l["unit_price"])) * int(l["qty"]) for l in lines), Decimal("0"))
+    subtotal = sum((Decimal(str(l["unit_price"])) * int(l["qty"]) for l in lines), Decimal("0"))
+    total = Decimal(str(fields.pop("total", subtotal)))
+    fields.setdefault("subtotal", str(subtotal.quantize(Decimal("0.01"))))
     allowed = {
         "external_id",
         "fulfilment",
@@ -76,6 +78,13 @@ def create(
         "tracking_number",
         "sort_code",
         "idempotency_key",
+        "subtotal",
+        "discount",
+        "points_discount",
+        "tax",
+        "coupon",
+        "member",
+        "payment_ref",
     }
     extra = {k: v for k, v in fields.items() if k in allowed}
     if unknown := set(fields) - allowed:
@@ -302,3 +311,29 @@ def set_fields(conn: sqlite3.Connection, order_id: str, **fields: Any) -> None:
         raise Conflict(f"cannot set order fields {sorted(unknown)}")
     for key, value in fields.items():
         conn.execute(f"UPDATE orders SET {key} = ? WHERE id = ?", (value, order_id))  # noqa: S608
+
+
+def cancel(conn: sqlite3.Connection, order_id: str, note: str) -> dict[str, Any]:
+    """Cancel an order and give back what it took: sold stock and loyalty points."""
+    order = transition(conn, order_id, "cancelled", note)
+    for row in conn.execute(
+        "SELECT sku, SUM(qty) AS q FROM stock_movements WHERE ref = ? AND reason = 'sale' "
+        "GROUP BY sku",
+        (order_id,),
+    ).fetchall():
+        if row["q"]:
+            stock.move(conn, row["sku"], -row["q"], "release", order_id)
+    if order.get("member"):
+        points = conn.execute(
+            "SELECT COALESCE(SUM(points), 0) AS p FROM loyalty_movements WHERE order_id = ?",
+            (order_id,),
+        ).fetchone()["p"]
+        if points:
+            loyalty.move(conn, order["member"], -points, "cancelled", order_id)
+    return order
+
+
+def mark_paid(conn: sqlite3.Connection, order_id: str, note: str) -> dict[str, Any]:
+    """A pay-at-counter order was paid: it becomes ``open`` for picking up."""
+    conn.execute("UPDATE orders SET paid = 1 WHERE id = ?", (order_id,))
+    return transition(conn, order_id, "open", note)

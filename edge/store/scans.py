@@ -21,6 +21,9 @@ OUTCOMES = frozenset(
         "badge",
         "not_packable",
         "product",
+        "order_status",
+        "order_paid",
+        "duplicate",
     }
 )
 REJECTIONS = frozenset(

@@ -64,3 +64,21 @@ def staff_client(client):
     with client.session_transaction() as session:
         client.csrf = session["csrf"]
     return client
+
+
+@pytest.fixture
+def token_for():
+    """``token_for(runtime)(method, path, **kw)``: an API client with the bearer token."""
+
+    def make(runtime):
+        app = create_app(runtime)
+        client = app.test_client()
+        token = app.config["API_TOKEN"]
+
+        def call(method, path, **kw):
+            headers = {"Authorization": f"Bearer {token}", **kw.pop("headers", {})}
+            return client.open(path, method=method, headers=headers, **kw)
+
+        return call
+
+    return make

@@ -13,6 +13,7 @@ import threading
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -42,6 +43,11 @@ class SourceConfig(BaseModel):
         ge=1,
         le=8192,
         description="Longest code accepted, in characters; longer input is rejected.",
+    )
+    purpose: Literal["packing", "kiosk"] = Field(
+        "packing",
+        description="packing: scans drive the packing screen; kiosk: scans go to the customer "
+        "screen (a product scan adds it to the cart, a ticket QR shows the order's status).",
     )
     gtin_check: bool = Field(
         True,
