@@ -48,7 +48,10 @@
     text: T,
     paused: () => false,
     dirty: () => true,
-    reset: () => location.assign("/"),
+    reset: () => {
+      sessionStorage.removeItem("printstation.kiosk");  // the idle kiosk starts over, cart and all
+      location.assign("/");
+    },
   });
   if (kiosk.scanner) {
     const source = new EventSource("/kiosk/events");
