@@ -79,9 +79,16 @@ sender_phone = "0755-8888000{index}"
 bind = "127.0.0.1"
 port = {ports["http"]}
 {printers}
+[kiosk]
+card_terminal = "simulated"
+
 [scanners.bench]
 type = "simulated"
 debounce_ms = 0
+
+[scanners.counter]
+type = "simulated"
+purpose = "kiosk"
 """
 
 
