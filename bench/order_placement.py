@@ -11,6 +11,9 @@ SQLite through the station's own connection settings (WAL, ``synchronous=FULL``,
 connection per thread, ``BEGIN IMMEDIATE`` … ``COMMIT``), on waitress with the same number of
 threads, in its own process.
 
+Each server's CPU time per order (from ``/proc``) and the clients' are printed too: on a
+small machine both share the same cores.
+
 Targets: station throughput ≥ 0.5× the baseline's, station p99 ≤ 100 ms. Figures are
 reported, not asserted: the exit status is 0 either way.
 
@@ -24,6 +27,7 @@ import argparse
 import http.client
 import itertools
 import json
+import os
 import socket
 import statistics
 import subprocess
@@ -34,6 +38,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -47,7 +52,7 @@ from tests.conftest import free_port  # noqa: E402
 from tests.station.harness import Station  # noqa: E402
 
 PATH = "/api/v1/orders"
-ORDER = {
+ORDER: dict[str, Any] = {
     "lines": [{"sku": "DRK-001", "qty": 1}, {"sku": "SNK-002", "qty": 2}],
     "payment": "counter",
 }
@@ -99,10 +104,26 @@ class Run:
     latencies: list[float] = field(default_factory=list)  # seconds, 201 answers only
     failures: Counter[str] = field(default_factory=Counter)
     wall: float = 0.0
+    server_cpu: float | None = None  # seconds of the server process during the run
+    client_cpu: float = 0.0  # seconds of this process (the clients) during the run
 
     @property
     def rate(self) -> float:
         return len(self.latencies) / self.wall if self.wall else 0.0
+
+    def per_order(self, seconds: float | None) -> str:
+        if seconds is None or not self.latencies:
+            return "?"
+        return f"{seconds / len(self.latencies) * 1000:.2f}"
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time of a process so far (Linux ``/proc``), None elsewhere."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def pct(values: list[float], q: float) -> float:
@@ -180,10 +201,17 @@ def drive(
     return run
 
 
-def measure(port: int, token: str, tag: str, args: argparse.Namespace) -> Run:
-    """Warm up (connections, server threads and their SQLite connections), then measure."""
+def measure(pid: int, port: int, token: str, tag: str, args: argparse.Namespace) -> Run:
+    """Warm up (connections, server threads and their SQLite connections), then measure,
+    with the CPU time the server process ``pid`` and the clients spent."""
     drive(port, token, f"{tag}-warm", args.clients, orders=WARMUP_PER_CLIENT * args.clients)
-    return drive(port, token, tag, args.clients, seconds=args.seconds, orders=args.orders)
+    server, client = cpu_seconds(pid), time.process_time()
+    run = drive(port, token, tag, args.clients, seconds=args.seconds, orders=args.orders)
+    run.client_cpu = time.process_time() - client
+    after = cpu_seconds(pid)
+    if server is not None and after is not None:
+        run.server_cpu = after - server
+    return run
 
 
 # -- the two servers -------------------------------------------------------------------
@@ -198,7 +226,13 @@ def station_run(root: Path, args: argparse.Namespace) -> tuple[Run, int]:
     store.close()
     station.start("kiosk")
     try:
-        run = measure(station.config.http.port, station.config.api_token, "station", args)
+        run = measure(
+            station.procs["kiosk"].pid,
+            station.config.http.port,
+            station.config.api_token,
+            "station",
+            args,
+        )
     finally:
         station.stop()
     return run, station.config.http.threads
@@ -234,7 +268,7 @@ def baseline_run(root: Path, threads: int, args: argparse.Namespace) -> Run:
                         "baseline server did not start:\n" + (root / "baseline.log").read_text()
                     ) from None
                 time.sleep(0.05)
-        return measure(port, "-", "baseline", args)
+        return measure(proc.pid, port, "-", "baseline", args)
     finally:
         proc.terminate()
         proc.wait(10)
@@ -248,7 +282,8 @@ def row(name: str, run: Run) -> str:
     return (
         f"  {name:<9}{len(run.latencies):8d}{run.rate:10.1f}{pct(ms, 0.5):9.1f}"
         f"{pct(ms, 0.99):9.1f}{max(ms):9.1f}{statistics.mean(ms):9.1f}"
-        f"{sum(run.failures.values()):9d}"
+        f"{sum(run.failures.values()):9d}{run.per_order(run.server_cpu):>9}"
+        f"{run.per_order(run.client_cpu):>9}"
     )
 
 
@@ -260,10 +295,14 @@ def report(station: Run, baseline: Run, threads: int, args: argparse.Namespace) 
     )
     print(
         f"  {'':<9}{'orders':>8}{'orders/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}"
-        f"{'mean ms':>9}{'non-201':>9}"
+        f"{'mean ms':>9}{'non-201':>9}{'srv CPU':>9}{'cli CPU':>9}"
     )
     print(row("station", station))
     print(row("baseline", baseline))
+    print(
+        f"  (CPU: ms per order of the server process and of the client threads; "
+        f"{os.cpu_count()} cores shared by both)"
+    )
     for name, run in (("station", station), ("baseline", baseline)):
         for what, count in run.failures.most_common(5):
             print(f"  {name} answered {count}× {what}")

@@ -38,6 +38,18 @@ COUPON_REDEEMED = "coupon.redeemed"
 LOYALTY_MOVED = "loyalty.moved"
 PAYMENT_FAILED = "payment.failed"
 
+COMMAND_RESULT = "command.result"
+STOCK_TOPUP_REQUEST = "stock.topup_request"
+DN_REJECTED = "dn.rejected"
+
+# Event kinds written by the hub for one station (``dn`` stream).
+CATALOG_UPSERT = "catalog.upsert"
+STOCK_ALLOTMENT = "stock.allotment"
+ORDER_ASSIGNED = "order.assigned"
+COMMAND = "command"
+
+HUB_EVENT_KINDS = frozenset({CATALOG_UPSERT, STOCK_ALLOTMENT, ORDER_ASSIGNED, COMMAND})
+
 STATION_EVENT_KINDS = frozenset(
     {
         ORDER_CREATED,
@@ -53,6 +65,9 @@ STATION_EVENT_KINDS = frozenset(
         COUPON_REDEEMED,
         LOYALTY_MOVED,
         PAYMENT_FAILED,
+        COMMAND_RESULT,
+        STOCK_TOPUP_REQUEST,
+        DN_REJECTED,
     }
 )
 

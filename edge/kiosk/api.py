@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
 from typing import Any
 
 from flask import Blueprint, Response, current_app, g, jsonify, request
@@ -16,7 +17,6 @@ from edge.store import Conflict, NotFound, catalog, feedback, orders, print_jobs
 
 log = logging.getLogger(__name__)
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
-
 
 
 def rt() -> Runtime:
@@ -128,24 +128,34 @@ def quote() -> Response:
     conn = runtime.store.conn()
     priced = checkout.price(conn, cart, runtime.config.kiosk)
     check = priced.quote.coupon
-    return jsonify({
-        "lines": priced.lines,
-        **priced.quote.to_json(),
-        "coupon": None if check is None else {
-            "code": check.code, "ok": check.ok,
-            "message": coupon_message(check, runtime.config.station.currency)},
-        "member": priced.member,
-        "problems": priced.problems,
-        "recommendations": checkout.suggestions(conn, cart),
-    })
+    return jsonify(
+        {
+            "lines": priced.lines,
+            **priced.quote.to_json(),
+            "coupon": None
+            if check is None
+            else {
+                "code": check.code,
+                "ok": check.ok,
+                "message": coupon_message(check, runtime.config.station.currency),
+            },
+            "member": priced.member,
+            "problems": priced.problems,
+            "recommendations": checkout.suggestions(conn, cart),
+        }
+    )
 
 
 def order_view(order: dict[str, Any]) -> dict[str, Any]:
     """An order as the customer screen shows it: with its status link, QR and instructions."""
     runtime = rt()
     ticket = documents.ticket(runtime.config, order, runtime.base_url)
-    return {**order, "status_url": ticket["status_url"], "qr_url": f"/o/{order['number']}/qr.png",
-            "instructions": ticket["instructions"]}
+    return {
+        **order,
+        "status_url": ticket["status_url"],
+        "qr_url": f"/o/{order['number']}/qr.png",
+        "instructions": ticket["instructions"],
+    }
 
 
 @bp.post("/orders")
@@ -163,34 +173,48 @@ def create_order() -> tuple[Response, int]:
     existing = orders.by_idempotency_key(runtime.store.conn(), key)
     if existing:
         return jsonify(order_view(existing)), 200
-    priced = checkout.price(runtime.store.conn(), cart, runtime.config.kiosk)
-    if not priced.orderable:
-        err = checkout.problem(priced)
-        raise ApiError(err.status, err.code, str(err))
     charge = None
-    if payment == "card":
+    if payment == "card":  # the terminal needs the amount before the order transaction
+        priced = checkout.price(runtime.store.conn(), cart, runtime.config.kiosk)
+        if not priced.orderable:
+            err = checkout.problem(priced)
+            raise ApiError(err.status, err.code, str(err))
         charge = runtime.take_card_payment(key, priced.quote.total)
+
+    def place(conn: sqlite3.Connection) -> tuple[dict[str, Any], bool]:
+        existing = orders.by_idempotency_key(conn, key)
+        if existing:
+            return existing, False
+        priced = checkout.price(conn, cart, runtime.config.kiosk)  # under the write lock
+        if not priced.orderable:
+            err = checkout.problem(priced)
+            raise ApiError(err.status, err.code, str(err))
+        if charge and priced.quote.total != charge.amount:
+            raise ApiError(409, "price_changed", "prices changed while paying; try again")
+        made = checkout.commit_order(
+            conn,
+            station=runtime.config.station.id,
+            cart=cart,
+            priced=priced,
+            payment=payment,
+            key=key,
+            charge_ref=charge.ref if charge else None,
+        )
+        runtime.queue_ticket(conn, made)
+        return made, True
+
     try:
-        with runtime.store.write() as conn:
-            existing = orders.by_idempotency_key(conn, key)
-            if existing:
-                if charge:
-                    runtime.void(charge)
-                return jsonify(order_view(existing)), 200
-            priced = checkout.price(conn, cart, runtime.config.kiosk)  # again, under the lock
-            if not priced.orderable:
-                err = checkout.problem(priced)
-                raise ApiError(err.status, err.code, str(err))
-            order = checkout.commit_order(
-                conn, station=runtime.config.station.id, cart=cart, priced=priced,
-                payment=payment, key=key, charge_ref=charge.ref if charge else None)
-            runtime.queue_ticket(conn, order)
+        order, created = runtime.writes.run(place)
     except BaseException:
         if charge:
             runtime.void(charge)
         raise
     finally:
         runtime.inflight.release(key)
+    if not created:
+        if charge:
+            runtime.void(charge)
+        return jsonify(order_view(order)), 200
     runtime.after_commit()
     log.info("order %s placed at the kiosk (%s, %s)", order["number"], payment, order["total"])
     return jsonify(order_view(order)), 201

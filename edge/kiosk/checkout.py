@@ -97,51 +97,86 @@ class Priced:
 
 def price(conn: sqlite3.Connection, cart: Cart, settings: KioskSection) -> Priced:
     lines, problems = [], []
+    found = catalog.priced(conn, [sku for sku, _ in cart.lines])
     for sku, qty in cart.lines:
-        product = catalog.get(conn, sku)
+        product = found.get(sku)
         if product is None:
-            problems.append({"sku": sku, "code": "unknown_sku", "message": f"unknown SKU {sku}",
-                             "sellable": 0, "alternatives": []})
+            problems.append(
+                {
+                    "sku": sku,
+                    "code": "unknown_sku",
+                    "message": f"unknown SKU {sku}",
+                    "sellable": 0,
+                    "alternatives": [],
+                }
+            )
             continue
-        sellable = stock.sellable(conn, sku)
+        sellable = product["sellable"]
         unit = Decimal(product["price"])
-        lines.append({"sku": sku, "name": product["name"], "name_en": product["name_en"],
-                      "qty": qty, "unit_price": pricing.money(unit),
-                      "total": pricing.money(unit * qty), "sellable": sellable,
-                      "ok": qty <= sellable})
+        lines.append(
+            {
+                "sku": sku,
+                "name": product["name"],
+                "name_en": product["name_en"],
+                "qty": qty,
+                "unit_price": pricing.money(unit),
+                "total": pricing.money(unit * qty),
+                "sellable": sellable,
+                "ok": qty <= sellable,
+            }
+        )
         if qty > sellable:
-            problems.append({"sku": sku, "code": "insufficient_stock",
-                             "message": f"only {max(sellable, 0)} of {sku} left",
-                             "sellable": max(sellable, 0),
-                             "alternatives": alternatives(conn, product, qty)})
+            problems.append(
+                {
+                    "sku": sku,
+                    "code": "insufficient_stock",
+                    "message": f"only {max(sellable, 0)} of {sku} left",
+                    "sellable": max(sellable, 0),
+                    "alternatives": alternatives(conn, product, qty),
+                }
+            )
     subtotal = sum((Decimal(l["unit_price"]) * l["qty"] for l in lines), Decimal("0"))
     check = None
     if cart.coupon:
-        check = pricing.check_coupon(coupons.get(conn, cart.coupon), cart.coupon, subtotal,
-                                     utc_now())
+        check = pricing.check_coupon(
+            coupons.get(conn, cart.coupon), cart.coupon, subtotal, utc_now()
+        )
     balance = loyalty.balance(conn, cart.member) if cart.member else 0
-    quote = pricing.quote([(l["qty"], Decimal(l["unit_price"])) for l in lines], rules(settings),
-                          coupon=check, points_balance=balance, points_wanted=cart.points)
+    quote = pricing.quote(
+        [(l["qty"], Decimal(l["unit_price"])) for l in lines],
+        rules(settings),
+        coupon=check,
+        points_balance=balance,
+        points_wanted=cart.points,
+    )
     member = None
     if cart.member:
-        member = {"phone": cart.member, "balance": balance, "redeem": quote.points_used,
-                  "earn": quote.earn}
+        member = {
+            "phone": cart.member,
+            "balance": balance,
+            "redeem": quote.points_used,
+            "earn": quote.earn,
+        }
     return Priced(lines, quote, problems, member)
 
 
-def alternatives(conn: sqlite3.Connection, product: dict[str, Any], qty: int,
-                 limit: int = 3) -> list[dict[str, Any]]:
+def alternatives(
+    conn: sqlite3.Connection, product: dict[str, Any], qty: int, limit: int = 3
+) -> list[dict[str, Any]]:
     """In-stock products of the same category: those with ``qty`` on hand first, then the
     closest in price."""
     price_of = Decimal(product["price"])
-    same = [p for p in catalog.search(conn, "", limit=200, category=product["category"])
-            if p["sku"] != product["sku"] and p["sellable"] > 0]
+    same = [
+        p
+        for p in catalog.search(conn, "", limit=200, category=product["category"])
+        if p["sku"] != product["sku"] and p["sellable"] > 0
+    ]
     same.sort(key=lambda p: (p["sellable"] < qty, abs(Decimal(p["price"]) - price_of)))
     return same[:limit]
 
 
 def suggestions(conn: sqlite3.Connection, cart: Cart, limit: int = 4) -> list[dict[str, Any]]:
-    """"Often bought together" with the cart, in stock."""
+    """ "Often bought together" with the cart, in stock."""
     skus = [sku for sku, _ in cart.lines]
     found = []
     for sku in recommendations.bought_with(conn, skus, limit * 2):
@@ -224,4 +259,4 @@ def commit_order(
             loyalty.move(conn, cart.member, -quote.points_used, "redeemed", order["id"])
         if quote.earn:
             loyalty.move(conn, cart.member, quote.earn, "earned", order["id"])
-    return orders.get(conn, order["id"])
+    return order

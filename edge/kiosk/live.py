@@ -54,6 +54,11 @@ class LiveHub:
             self._listeners.append(q)
         return q
 
+    @property
+    def listening(self) -> bool:
+        with self._lock:
+            return bool(self._listeners)
+
     def unsubscribe(self, q: queue.Queue[tuple[str, dict[str, Any]] | None]) -> None:
         with self._lock:
             if q in self._listeners:
@@ -116,6 +121,9 @@ class JournalTail(threading.Thread):
 
     def drain(self) -> None:
         conn = self.store.conn()
+        if not self.hub.listening:  # nobody to tell: skip what happened meanwhile
+            self.seq = journal.last_seq(conn)
+            return
         while events := journal.since(conn, self.seq, 200):
             for event in events:
                 channel = self.KINDS.get(event.kind)

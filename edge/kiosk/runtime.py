@@ -23,6 +23,7 @@ from edge.kiosk.live import LiveHub
 from edge.kiosk.metrics import Metrics
 from edge.kiosk.payments import CardTerminal, Charge, PaymentError, SimulatedTerminal
 from edge.store import Store, catalog, journal, orders, print_jobs, scans, stock
+from edge.store.group import GroupCommitter
 from edge.store.notify import poke
 
 log = logging.getLogger(__name__)
@@ -41,10 +42,12 @@ class Runtime:
     inflight: InFlight = field(default_factory=InFlight)
     throttle: Throttle = field(default_factory=Throttle)
     terminal: CardTerminal | None = None
+    writes: GroupCommitter = field(init=False)
     _badges: dict[str, tuple[dict[str, Any], float]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
+        self.writes = GroupCommitter(self.store)
         if self.terminal is None and self.config.kiosk.card_terminal == "simulated":
             self.terminal = SimulatedTerminal(
                 self.runtime_dir / "card-terminal.json", timeout_s=self.config.kiosk.card_timeout_s

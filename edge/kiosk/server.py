@@ -57,6 +57,7 @@ class KioskService:
         self._thread.join(timeout=5)
         self.tail.stop()
         self.tail.join(timeout=5)
+        self.runtime.writes.close()
         self.store.close()
 
 

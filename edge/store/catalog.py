@@ -135,8 +135,8 @@ def _like(text: str) -> str:
 
 
 _SELLABLE = (
-    "SELECT p.*, COALESCE((SELECT SUM(qty) FROM stock_movements m WHERE m.sku = p.sku), 0) "
-    "AS sellable FROM products p"
+    "SELECT p.*, COALESCE(l.qty, 0) AS sellable FROM products p "
+    "LEFT JOIN stock_levels l ON l.sku = p.sku"
 )
 
 
@@ -163,8 +163,7 @@ def search(
         args += [like, like, like, key_like, key_like, query]
         order = (
             "CASE WHEN p.sku = ? OR p.initials LIKE ? OR p.pinyin LIKE ? THEN 0 ELSE 1 END, "
-            "CASE WHEN instr(p.initials, ?) > 0 THEN instr(p.initials, ?) ELSE 999 END, "
-            + order
+            "CASE WHEN instr(p.initials, ?) > 0 THEN instr(p.initials, ?) ELSE 999 END, " + order
         )
         args += [query, keys + "%", keys + "%", keys, keys]
     rows = conn.execute(
@@ -175,6 +174,16 @@ def search(
     for product, row in zip(found, rows, strict=True):
         product["sellable"] = int(row["sellable"])
     return found
+
+
+def priced(conn: sqlite3.Connection, skus: list[str]) -> dict[str, dict[str, Any]]:
+    """Name, price, category and sellable quantity of ``skus`` in one query (for carts)."""
+    marks = ",".join("?" * len(skus))
+    rows = conn.execute(
+        f"{_SELLABLE} WHERE p.sku IN ({marks})",  # noqa: S608 - placeholders only
+        skus,
+    ).fetchall()
+    return {r["sku"]: {**dict(r), "sellable": int(r["sellable"])} for r in rows}
 
 
 def categories(conn: sqlite3.Connection) -> list[dict[str, Any]]:

@@ -67,6 +67,9 @@ class Store:
         self._local = threading.local()
         self._all: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
+        # Writers of this process queue here instead of in SQLite's busy handler, whose
+        # back-off sleeps make some writers wait seconds while others pass.
+        self._write_lock = threading.Lock()
         migrate(self.conn())
 
     def conn(self) -> sqlite3.Connection:
@@ -80,8 +83,9 @@ class Store:
 
     @contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
-        """A write transaction on this thread's connection."""
-        with transaction(self.conn()) as conn:
+        """A write transaction on this thread's connection (one writer of this process at
+        a time; other processes wait in SQLite's busy handler)."""
+        with self._write_lock, transaction(self.conn()) as conn:
             yield conn
 
     def close(self) -> None:

@@ -213,6 +213,22 @@ CREATE TABLE feedback (
         )
 
 
+@station(name="0004_stock_levels")
+def stock_levels(db: Database) -> None:
+    """A running balance per SKU, kept with every movement, so a stock check costs the same
+    however long the ledger grows."""
+    _run(
+        db,
+        """
+CREATE TABLE stock_levels (
+    sku TEXT PRIMARY KEY,
+    qty INTEGER NOT NULL
+);
+INSERT INTO stock_levels (sku, qty) SELECT sku, SUM(qty) FROM stock_movements GROUP BY sku
+""",
+    )
+
+
 def migrate(conn: sqlite3.Connection) -> list[str]:
     """Apply pending migrations; returns the names applied."""
     db = Database(conn)

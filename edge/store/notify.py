@@ -20,13 +20,14 @@ def _path(runtime_dir: Path, channel: str) -> Path:
     return runtime_dir / f"notify-{channel}.sock"
 
 
+_sender = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+_sender.setblocking(False)
+
+
 def poke(runtime_dir: Path, channel: str) -> None:
     """Wake the listener of ``channel`` if one is running; never blocks, never raises."""
-    path = _path(runtime_dir, channel)
-    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
-        sock.setblocking(False)
-        with contextlib.suppress(OSError):
-            sock.sendto(b"!", str(path))
+    with contextlib.suppress(OSError):
+        _sender.sendto(b"!", str(_path(runtime_dir, channel)))
 
 
 class Listener:

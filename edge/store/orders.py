@@ -111,29 +111,38 @@ def create(
         now,
         *extra.values(),
     ]
-    conn.execute(
-        f"INSERT INTO orders ({','.join(columns)}) VALUES ({','.join('?' * len(columns))})",  # noqa: S608
+    row = conn.execute(
+        f"INSERT INTO orders ({','.join(columns)}) VALUES ({','.join('?' * len(columns))}) "  # noqa: S608
+        "RETURNING *",
         values,
+    ).fetchone()
+    order = dict(row)
+    order["paid"] = bool(order["paid"])
+    order["lines"] = [
+        {
+            "line_no": no,
+            "sku": l["sku"],
+            "name": l["name"],
+            "name_en": l.get("name_en", ""),
+            "qty": int(l["qty"]),
+            "packed_qty": 0,
+            "unit_price": str(l["unit_price"]),
+        }
+        for no, l in enumerate(lines, start=1)
+    ]
+    conn.executemany(
+        "INSERT INTO order_lines (order_id, line_no, sku, name, name_en, qty, unit_price) "
+        "VALUES (?,?,?,?,?,?,?)",
+        [
+            (order_id, l["line_no"], l["sku"], l["name"], l["name_en"], l["qty"], l["unit_price"])
+            for l in order["lines"]
+        ],
     )
-    for no, line in enumerate(lines, start=1):
-        conn.execute(
-            "INSERT INTO order_lines (order_id, line_no, sku, name, name_en, qty, unit_price) "
-            "VALUES (?,?,?,?,?,?,?)",
-            (
-                order_id,
-                no,
-                line["sku"],
-                line["name"],
-                line.get("name_en", ""),
-                int(line["qty"]),
-                str(line["unit_price"]),
-            ),
-        )
+    order["timeline"] = [{"at": now, "status": status, "note": f"created via {channel}"}]
     conn.execute(
         "INSERT INTO order_timeline (order_id, at, status, note) VALUES (?,?,?,?)",
-        (order_id, now, status, f"created via {channel}"),
+        (order_id, now, status, order["timeline"][0]["note"]),
     )
-    order = get(conn, order_id)
     journal.append(conn, protocol.ORDER_CREATED, {"order": order})
     return order
 

@@ -47,9 +47,9 @@ def enqueue(
     if kind not in KINDS:
         raise Conflict(f"unknown print job kind {kind!r}")
     now = protocol.utc_now()
-    cur = conn.execute(
+    row = conn.execute(
         "INSERT INTO print_jobs (printer, kind, payload, status, order_id, reprint_of, "
-        "next_attempt_at, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?)",
+        "next_attempt_at, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?) RETURNING *",
         (
             printer,
             kind,
@@ -61,8 +61,9 @@ def enqueue(
             now,
             now,
         ),
-    )
-    job_id = int(cur.lastrowid or 0)
+    ).fetchone()
+    job = _job(row)
+    job_id = int(job["id"])
     journal.append(
         conn,
         protocol.PRINT_JOB_QUEUED,
@@ -74,7 +75,7 @@ def enqueue(
             "reprint_of": reprint_of,
         },
     )
-    return get(conn, job_id)
+    return job
 
 
 def get(conn: sqlite3.Connection, job_id: int) -> dict[str, Any]:

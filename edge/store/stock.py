@@ -29,6 +29,11 @@ def move(conn: sqlite3.Connection, sku: str, qty: int, reason: str, ref: str | N
         "INSERT INTO stock_movements (sku, qty, reason, ref, at) VALUES (?,?,?,?,?)",
         (sku, qty, reason, ref, at),
     )
+    conn.execute(
+        "INSERT INTO stock_levels (sku, qty) VALUES (?, ?) "
+        "ON CONFLICT(sku) DO UPDATE SET qty = qty + excluded.qty",
+        (sku, qty),
+    )
     journal.append(
         conn,
         protocol.STOCK_MOVED,
@@ -38,10 +43,9 @@ def move(conn: sqlite3.Connection, sku: str, qty: int, reason: str, ref: str | N
 
 
 def sellable(conn: sqlite3.Connection, sku: str) -> int:
-    row = conn.execute(
-        "SELECT COALESCE(SUM(qty), 0) AS q FROM stock_movements WHERE sku = ?", (sku,)
-    ).fetchone()
-    return int(row["q"])
+    """What the station may sell of ``sku``: the running sum of its movements."""
+    row = conn.execute("SELECT qty FROM stock_levels WHERE sku = ?", (sku,)).fetchone()
+    return int(row["qty"]) if row else 0
 
 
 def summary(conn: sqlite3.Connection, sku: str) -> dict[str, int]:

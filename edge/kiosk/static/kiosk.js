@@ -21,6 +21,7 @@
   let quote = null;           // the last answer of /api/v1/cart/quote for the current cart
   let quoting = false;        // a quote is scheduled or in flight
   let attempt = null;         // {key, uncertain}: the Idempotency-Key of the checkout attempt
+                              // and whether its outcome is still unknown
   let order = null;           // the order on the ticket screen
   let screen = "browse";
   let busy = false;           // an order is being placed
@@ -110,7 +111,7 @@
     const data = await res.json().catch(() => ({}));
     if (!res.ok) {
       const e = data.error || {};
-      if (res.status === 403 && e.code === "forbidden") reloadOnce();  // session (CSRF) expired
+      if (res.status === 401 || res.status === 403) reloadOnce();  // the page's session expired
       throw new ApiError(res.status, e.code || "http_" + res.status, e.message || res.statusText);
     }
     return {status: res.status, data};
@@ -151,6 +152,7 @@
     screen = name;
     for (const s of SCREENS) $("screen-" + s).hidden = s !== name;
     document.body.dataset.screen = name;
+    if (name !== "browse" && name !== "cart") $("toast").hidden = true;
     window.scrollTo(0, 0);
     if (name === "cart") renderCart();
     if (name === "status") $("status-number").focus();
@@ -230,7 +232,8 @@
     const params = new URLSearchParams({q: $("q").value.trim(), category, limit: "60"});
     try {
       const {data} = await api("GET", "/api/v1/products?" + params);
-      if (seq === searchSeq) renderProducts(data.products || []);
+      const found = (data.products || []).filter((p) => !category || p.category === category);
+      if (seq === searchSeq) renderProducts(found);
     } catch (err) {
       if (seq === searchSeq) toast(err.message, "bad");
     }
@@ -357,7 +360,7 @@
       : pr.code === "unknown_sku" ? fmt(T.unknown_item, {name}) : (pr.message || pr.code);
     const fix = [];
     if (pr.code === "insufficient_stock" && pr.sellable > 0) {
-      fix.push(h("button", {type: "button", class: "fix", onclick: () => setQty(pr.sku, pr.sellable)}, fmt(T.only_left, {n: pr.sellable}) + " ✓"));
+      fix.push(h("button", {type: "button", class: "fix", onclick: () => setQty(pr.sku, pr.sellable)}, fmt(T.set_qty, {n: pr.sellable})));
     } else {
       fix.push(h("button", {type: "button", class: "fix", onclick: () => setQty(pr.sku, 0)}, T.remove));
     }
@@ -411,7 +414,7 @@
     renderTotals(current);
     const blocked = !cart.length || quoting || !current || problems.length > 0 || busy;
     $("pay-counter").disabled = blocked;
-    $("pay-card").disabled = blocked;
+    if ($("pay-card")) $("pay-card").disabled = blocked;
     if (current && problems.length) showCartMsg(T.fix_cart);
     renderCount();
   }
@@ -456,6 +459,7 @@
         const line = cart.find((l) => l.sku === q.sku);
         if (line) line.product = {...line.product, name: q.name, name_en: q.name_en, price: q.unit_price, sellable: q.sellable};
         if (notes[q.sku] && line && line.qty < q.sellable) delete notes[q.sku];
+        else if (notes[q.sku]) notes[q.sku] = fmt(T.only_left, {n: Math.max(0, q.sellable)});
       }
       save();
     } catch (err) {
@@ -514,7 +518,9 @@
     if (!quote || (quote.problems || []).length) { show("cart"); return; }
     busy = true;
     lastPayment = payment;
-    if (!attempt || !attempt.uncertain) attempt = {key: uuid(), uncertain: false};
+    // Until the station answers, the attempt's outcome is unknown: a reload or a network
+    // failure retries with the same key, so the station never makes the order twice.
+    if (!attempt || !attempt.uncertain) attempt = {key: uuid(), uncertain: true};
     save();
     paying(payment);
     const body = {lines: cart.map(({sku, qty}) => ({sku, qty})), payment};
@@ -529,7 +535,6 @@
     } catch (err) {
       busy = false;
       if (err.status === 0 || err.status === 502 || err.status === 503) {
-        attempt.uncertain = true;  // it may have been made: try again with the same key
         failed(T.uncertain_title, T.uncertain_text, payment);
       } else {
         attempt = null;
@@ -551,7 +556,7 @@
   }
 
   $("pay-counter").addEventListener("click", () => checkout("counter"));
-  $("pay-card").addEventListener("click", () => checkout("card"));
+  if ($("pay-card")) $("pay-card").addEventListener("click", () => checkout("card"));
   $("retry").addEventListener("click", (e) => checkout(e.currentTarget.dataset.payment || lastPayment));
   $("fallback-counter").addEventListener("click", () => checkout("counter"));
 
@@ -719,9 +724,9 @@
     category = "";
     for (const c of document.querySelectorAll("#chips .chip")) c.setAttribute("aria-pressed", String(c.dataset.category === ""));
     document.activeElement && document.activeElement.blur && document.activeElement.blur();
-    sessionStorage.removeItem(STORE_KEY);
     renderCount();
     show("browse");
+    sessionStorage.removeItem(STORE_KEY);
     search();
   }
 

@@ -1,0 +1,104 @@
+"""Applying one hub event (``dn`` stream) to the station store. Pure over a connection: the
+caller runs it in the transaction that also advances the stream position."""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from typing import Any
+
+from edge import protocol
+from edge.protocol import Event
+from edge.store import Conflict, NotFound, catalog, coupons, journal, kv, orders, print_jobs, stock
+
+PAUSED_PRINTERS = "printer.paused"
+
+
+class NeverApplies(Exception):
+    """The event can never be applied here (unknown kind, bad data); it is acked as rejected."""
+
+
+@dataclass
+class Outcome:
+    """What the agent must do after the commit (``resync_from``: send ``up`` again from)."""
+
+    resync_from: int | None = None
+
+
+def _need(data: dict[str, Any], key: str, kind: type) -> Any:
+    value = data.get(key)
+    if not isinstance(value, kind) or (isinstance(value, bool) and kind is int):
+        raise NeverApplies(f"'{key}' must be {kind.__name__}")
+    return value
+
+
+def apply(conn: sqlite3.Connection, event: Event, station: str) -> Outcome:
+    handler = HANDLERS.get(event.kind)
+    if handler is None:
+        raise NeverApplies(f"unknown event kind {event.kind!r}")
+    try:
+        return handler(conn, event, station)
+    except (Conflict, NotFound, KeyError, TypeError, ValueError) as err:
+        raise NeverApplies(f"{event.kind}: {err}") from err
+
+
+def _catalog(conn: sqlite3.Connection, event: Event, station: str) -> Outcome:
+    catalog.upsert(conn, _need(event.data, "products", list))
+    if "coupons" in event.data:
+        coupons.upsert(conn, _need(event.data, "coupons", list))
+    return Outcome()
+
+
+def _allotment(conn: sqlite3.Connection, event: Event, station: str) -> Outcome:
+    sku, qty = _need(event.data, "sku", str), _need(event.data, "qty", int)
+    if catalog.get(conn, sku) is None:
+        raise NeverApplies(f"allotment for unknown SKU {sku}")
+    stock.move(conn, sku, qty, "allotment", f"dn:{event.seq}")
+    return Outcome()
+
+
+def _order(conn: sqlite3.Connection, event: Event, station: str) -> Outcome:
+    order = _need(event.data, "order", dict)
+    if orders.by_number(conn, order["number"]) is not None:
+        return Outcome()  # already here (re-assigned back to this station)
+    fields = {k: order[k] for k in (
+        "external_id", "fulfilment", "payment", "paid", "priority", "customer_name", "phone",
+        "address", "carrier", "service_level", "tracking_number", "sort_code") if k in order}
+    orders.create(conn, station=station, channel=str(order.get("channel", "hub")),
+                  lines=order["lines"], number=order["number"], order_id=order["id"],
+                  status="open", **fields)
+    return Outcome()
+
+
+def _command(conn: sqlite3.Connection, event: Event, station: str) -> Outcome:
+    command_id = _need(event.data, "command_id", str)
+    name, args = _need(event.data, "name", str), event.data.get("args") or {}
+    outcome, ok = Outcome(), True
+    result: dict[str, Any] = {}
+    expires = event.data.get("expires_at")
+    if expires and protocol.utc_now() > expires:
+        ok, result = False, {"error": "expired before it reached the station"}
+    elif name == "reprint":
+        job = print_jobs.reprint(conn, int(args["job_id"]))
+        result = {"job_id": job["id"]}
+    elif name in ("pause_printer", "resume_printer"):
+        paused = set(kv.get(conn, PAUSED_PRINTERS, []))
+        (paused.add if name == "pause_printer" else paused.discard)(str(args["printer"]))
+        kv.put(conn, PAUSED_PRINTERS, sorted(paused))
+        result = {"paused": sorted(paused)}
+    elif name == "resync":
+        outcome.resync_from = max(1, int(args.get("from_seq", 1)))
+        result = {"from_seq": outcome.resync_from}
+    else:
+        ok, result = False, {"error": f"unknown command {name!r}"}
+    journal.append(conn, protocol.COMMAND_RESULT,
+                   {"command_id": command_id, "name": name, "ok": ok, "result": result})
+    return outcome
+
+
+HANDLERS = {
+    protocol.CATALOG_UPSERT: _catalog,
+    protocol.STOCK_ALLOTMENT: _allotment,
+    protocol.ORDER_ASSIGNED: _order,
+    protocol.COMMAND: _command,
+}
