@@ -14,7 +14,7 @@ from edge import __version__
 if TYPE_CHECKING:
     from edge.config import StationConfig
 
-STATION_SERVICES = ("kiosk", "scanner", "spooler")
+STATION_SERVICES = ("kiosk", "scanner", "spooler", "sync")
 
 
 def _service(name: str) -> Callable[[argparse.Namespace], int]:
@@ -26,6 +26,8 @@ def _service(name: str) -> Callable[[argparse.Namespace], int]:
             from edge.kiosk.server import build as builder
         elif name == "scanner":
             from edge.scanner.runner import build as builder
+        elif name == "sync":
+            from edge.sync.agent import build as builder
         else:
             from edge.spooler.service import build as builder
         if name == "kiosk":

@@ -126,6 +126,26 @@ class PackingSection(Strict):
     )
 
 
+class SyncSection(Strict):
+    batch_events: int = Field(default=200, ge=1, le=200, description="Events per up batch.")
+    window_events: int = Field(
+        default=1000, ge=1, le=100_000, description="Events sent but not yet acked, at most."
+    )
+    ack_timeout_s: float = Field(
+        default=10.0, gt=0, le=600, description="Resend from the last ack after this long."
+    )
+    telemetry_interval_s: float = Field(
+        default=30.0, gt=0, le=3600, description="How often telemetry is published."
+    )
+    keepalive_s: int = Field(default=30, ge=5, le=600, description="MQTT keepalive.")
+    reconnect_min_s: float = Field(
+        default=1.0, gt=0, le=60, description="First reconnect delay (then doubled, jittered)."
+    )
+    reconnect_max_s: float = Field(
+        default=60.0, gt=0, le=3600, description="Longest reconnect delay."
+    )
+
+
 class KioskSection(Strict):
     idle_timeout_s: int = Field(
         default=90,
@@ -163,6 +183,7 @@ class StationConfig(Strict):
     spooler: SpoolerSection = Field(default_factory=SpoolerSection)
     packing: PackingSection = Field(default_factory=PackingSection)
     kiosk: KioskSection = Field(default_factory=KioskSection)
+    sync: SyncSection = Field(default_factory=SyncSection)
     printers: dict[str, PrinterConfig] = Field(
         default_factory=dict, description="Printers by name; [printers.NAME] type = …"
     )

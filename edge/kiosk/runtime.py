@@ -65,6 +65,7 @@ class Runtime:
         """Wake the spooler (new jobs) and the journal tail (live screens)."""
         poke(self.runtime_dir, "spooler")
         poke(self.runtime_dir, "kiosk")
+        poke(self.runtime_dir, "sync")
 
     def scan(self, scan: packing.Scan, rejected: str | None = None) -> packing.ScanResult:
         """Apply a scan (or record one the scanner service refused) and tell the screens."""
@@ -81,6 +82,7 @@ class Runtime:
             return result
         if result.jobs:
             poke(self.runtime_dir, "spooler")
+        poke(self.runtime_dir, "sync")
         if result.staff is not None:
             self.logins.publish("badge", {"token": self._badge_token(result.staff)})
         self.live.publish("scan", result.to_json())

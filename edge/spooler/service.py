@@ -81,6 +81,7 @@ class SpoolerService:
     def _changed(self) -> None:
         """A job or printer changed: tell the kiosk now, rewrite the status file soon."""
         poke(self.runtime_dir, "kiosk")
+        poke(self.runtime_dir, "sync")
         self._status_dirty.set()
         poke(self.runtime_dir, "spooler")
 

@@ -109,6 +109,9 @@ class PrinterWorker(threading.Thread):
 
     # -- printer state ----------------------------------------------------------------
     def _ready(self) -> bool:
+        if self.printer in print_jobs.paused_printers(self.store.conn()):
+            self._pause("paused by an operator", online=bool(self.state.online))
+            return False
         try:
             if not self._opened:
                 self.backend.open()

@@ -180,7 +180,7 @@ def priced(conn: sqlite3.Connection, skus: list[str]) -> dict[str, dict[str, Any
     """Name, price, category and sellable quantity of ``skus`` in one query (for carts)."""
     marks = ",".join("?" * len(skus))
     rows = conn.execute(
-        f"{_SELLABLE} WHERE p.sku IN ({marks})",  # noqa: S608 - placeholders only
+        f"{_SELLABLE} WHERE p.sku IN ({marks})",
         skus,
     ).fetchall()
     return {r["sku"]: {**dict(r), "sellable": int(r["sellable"])} for r in rows}

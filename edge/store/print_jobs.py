@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from edge import protocol
-from edge.store import journal
+from edge.store import journal, kv
 from edge.store.db import Conflict, NotFound
 
 STATUSES = ("queued", "printing", "done", "failed", "uncertain", "cancelled")
@@ -248,3 +248,18 @@ def depth(conn: sqlite3.Connection) -> dict[str, int]:
             "WHERE status IN ('queued', 'printing', 'uncertain') GROUP BY printer"
         )
     }
+
+
+PAUSED = "printer.paused"
+
+
+def paused_printers(conn: sqlite3.Connection) -> set[str]:
+    """Printers an operator paused (remote command): their jobs wait until resumed."""
+    return set(kv.get(conn, PAUSED, []))
+
+
+def set_paused(conn: sqlite3.Connection, printer: str, paused: bool) -> set[str]:
+    printers = paused_printers(conn)
+    (printers.add if paused else printers.discard)(printer)
+    kv.put(conn, PAUSED, sorted(printers))
+    return printers

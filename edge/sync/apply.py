@@ -9,9 +9,7 @@ from typing import Any
 
 from edge import protocol
 from edge.protocol import Event
-from edge.store import Conflict, NotFound, catalog, coupons, journal, kv, orders, print_jobs, stock
-
-PAUSED_PRINTERS = "printer.paused"
+from edge.store import Conflict, NotFound, catalog, coupons, journal, orders, print_jobs, stock
 
 
 class NeverApplies(Exception):
@@ -61,12 +59,34 @@ def _order(conn: sqlite3.Connection, event: Event, station: str) -> Outcome:
     order = _need(event.data, "order", dict)
     if orders.by_number(conn, order["number"]) is not None:
         return Outcome()  # already here (re-assigned back to this station)
-    fields = {k: order[k] for k in (
-        "external_id", "fulfilment", "payment", "paid", "priority", "customer_name", "phone",
-        "address", "carrier", "service_level", "tracking_number", "sort_code") if k in order}
-    orders.create(conn, station=station, channel=str(order.get("channel", "hub")),
-                  lines=order["lines"], number=order["number"], order_id=order["id"],
-                  status="open", **fields)
+    fields = {
+        k: order[k]
+        for k in (
+            "external_id",
+            "fulfilment",
+            "payment",
+            "paid",
+            "priority",
+            "customer_name",
+            "phone",
+            "address",
+            "carrier",
+            "service_level",
+            "tracking_number",
+            "sort_code",
+        )
+        if k in order
+    }
+    orders.create(
+        conn,
+        station=station,
+        channel=str(order.get("channel", "hub")),
+        lines=order["lines"],
+        number=order["number"],
+        order_id=order["id"],
+        status="open",
+        **fields,
+    )
     return Outcome()
 
 
@@ -82,17 +102,18 @@ def _command(conn: sqlite3.Connection, event: Event, station: str) -> Outcome:
         job = print_jobs.reprint(conn, int(args["job_id"]))
         result = {"job_id": job["id"]}
     elif name in ("pause_printer", "resume_printer"):
-        paused = set(kv.get(conn, PAUSED_PRINTERS, []))
-        (paused.add if name == "pause_printer" else paused.discard)(str(args["printer"]))
-        kv.put(conn, PAUSED_PRINTERS, sorted(paused))
+        paused = print_jobs.set_paused(conn, str(args["printer"]), name == "pause_printer")
         result = {"paused": sorted(paused)}
     elif name == "resync":
         outcome.resync_from = max(1, int(args.get("from_seq", 1)))
         result = {"from_seq": outcome.resync_from}
     else:
         ok, result = False, {"error": f"unknown command {name!r}"}
-    journal.append(conn, protocol.COMMAND_RESULT,
-                   {"command_id": command_id, "name": name, "ok": ok, "result": result})
+    journal.append(
+        conn,
+        protocol.COMMAND_RESULT,
+        {"command_id": command_id, "name": name, "ok": ok, "result": result},
+    )
     return outcome
 
 

@@ -636,6 +636,7 @@
   }
 
   $("done").addEventListener("click", () => startOver());
+  $("ticket-qr").addEventListener("click", () => order && openStatus(order.number));
 
   // -- order status ------------------------------------------------------------------
   function normalNumber(raw) {
