@@ -24,9 +24,15 @@ def free_port() -> int:
 
 
 def write_config(
-    root: Path, extra: str = "", *, station_id: str = "st-01", http_port: int | None = None
+    root: Path,
+    extra: str = "",
+    *,
+    station_id: str = "st-01",
+    http_port: int | None = None,
+    mqtt_url: str = "mqtt://127.0.0.1:9",
 ) -> Path:
-    """A station config under ``root`` (its data dir); ``extra`` adds TOML sections."""
+    """A station config under ``root`` (its data dir); ``extra`` adds TOML sections. The
+    broker defaults to a closed port: a station works without one."""
     root.mkdir(parents=True, exist_ok=True)
     path = root / "station.toml"
     path.write_text(
@@ -41,6 +47,9 @@ def write_config(
 
             [http]
             port = {http_port or free_port()}
+
+            [mqtt]
+            url = "{mqtt_url}"
 
             [spooler]
             retry_base_s = 0.05

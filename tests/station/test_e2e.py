@@ -175,7 +175,7 @@ def test_station_command_runs_each_service_as_its_own_process(tmp_path):
         station.wait(station.healthy, 30, "kiosk")
         station.wait((station.config.runtime_dir / "scanner-bench.sock").exists, 20, "scanner")
         children = children_of(proc.pid)
-        assert len(children) == 3
+        assert len(children) == 4  # kiosk, scanner, spooler, sync
         order = station.orders[0]
         station.pack(order)
         station.wait(lambda: (station.job(order["id"]) or {}).get("status") == "done", 15, "label")

@@ -24,17 +24,15 @@ def agent_for(station_config, broker):
 
     def make(extra: str = ""):
         config = station_config(
-            f"""
-[mqtt]
-url = "{broker.url}"
-
+            """
 [sync]
 ack_timeout_s = 1.0
 telemetry_interval_s = 0.5
 reconnect_min_s = 0.2
 reconnect_max_s = 1.0
 """
-            + extra
+            + extra,
+            mqtt_url=broker.url,
         )
         store = Store(config.db_path)
         with store.write() as conn:

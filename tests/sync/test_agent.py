@@ -29,7 +29,7 @@ def test_journal_goes_up_in_order_and_acks_move_the_outbox(agent_for):
 
 
 def test_presence_birth_and_telemetry(agent_for):
-    agent, peer = agent_for()
+    _agent, peer = agent_for()
     peer.wait(lambda: any(p["online"] for p in peer.presence), what="birth")
     birth = [p for p in peer.presence if p["online"]][-1]
     assert birth["session"] >= 1 and birth["version"]
