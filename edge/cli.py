@@ -51,7 +51,25 @@ def _station(args: argparse.Namespace) -> int:
 
 
 def _check_config(args: argparse.Namespace) -> int:
+    import tomllib
+
     from edge.config import EX_CONFIG, ConfigError, load_config
+
+    try:
+        is_hub = "hub" in tomllib.loads(Path(args.file).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        is_hub = False
+    if is_hub:
+        from cloud.config import HubConfigError, load_hub_config
+
+        try:
+            load_hub_config(args.file)
+        except HubConfigError as err:
+            for path, message in err.problems:
+                print(f"{err.source}: {path}: {message}", file=sys.stderr)
+            return EX_CONFIG
+        print(f"{args.file}: ok (hub)")
+        return 0
 
     try:
         config = load_config(args.file)
@@ -139,6 +157,12 @@ def _catalog(args: argparse.Namespace) -> int:
     return 0
 
 
+def _hub(args: argparse.Namespace) -> int:
+    from cloud.service import run
+
+    return run(args.config, args.role)
+
+
 def _demo(args: argparse.Namespace) -> int:
     from edge.demo import run_demo
 
@@ -165,6 +189,11 @@ def parser() -> argparse.ArgumentParser:
         svc = sub.add_parser(name, help=f"run the station {name} service")
         svc.add_argument("--config", required=True)
         svc.set_defaults(func=_service(name))
+
+    hub = sub.add_parser("hub", help="run the hub (ingest workers, web API, dn dispatcher)")
+    hub.add_argument("--config", required=True)
+    hub.add_argument("--role", default="all", choices=("ingest", "web", "all"))
+    hub.set_defaults(func=_hub)
 
     check = sub.add_parser("check-config", help="validate a config file (exit 78 on error)")
     check.add_argument("file")

@@ -143,7 +143,8 @@ class SyncAgent:
         session = int(kv.get(self.store.conn(), SESSION, 0))
         client.publish(
             self.topics.state,
-            wire.presence(True, session, version=__version__, at=protocol.utc_now()),
+            wire.presence(True, session, version=__version__, store=self.config.station.store,
+                          at=protocol.utc_now()),
             qos=1,
             retain=True,
         )

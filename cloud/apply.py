@@ -1,0 +1,270 @@
+"""What each station event does at the hub: one function per kind, over one Connection.
+
+Effects work on the batch's :class:`~cloud.changeset.ChangeSet` (orders and stock read
+once, written once). Every effect first checks its data and what it refers to, raising
+NeverApplies before it changes anything, so a rejected event leaves no trace but its
+inbox row and alert. Kinds
+with no effect of their own (print jobs, scans, logins, feedback, coupons, loyalty,
+payment failures) are kept in the inbox with their data, so nothing is lost.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from cloud import commands, outbox, stock
+from cloud.alerts import raise_alert
+from cloud.changeset import ChangeSet
+from cloud.errors import NeverApplies
+from edge import protocol
+from edge.protocol import Event, printable
+
+log = logging.getLogger(__name__)
+
+STOCK_REASONS = frozenset({"sale", "return", "release", "receipt", "adjustment", "allotment"})
+_POSITIVE = frozenset({"return", "release", "receipt"})
+
+
+@dataclass(frozen=True)
+class TopupPolicy:
+    """How the hub answers a ``stock.topup_request``: grant up to ``batch`` units when the
+    station's remaining allotment is below ``low_water`` and the store has stock."""
+
+    low_water: int = 5
+    batch: int = 20
+
+
+@dataclass(frozen=True)
+class Context:
+    tenant: str
+    station: str
+    event: Event
+    topup: TopupPolicy | None
+
+
+def _need(data: dict[str, Any], key: str, kind: str) -> str:
+    value = data.get(key)
+    if not isinstance(value, str) or not value or len(value) > 200:
+        raise NeverApplies(f"{kind}: '{key}' must be a non-empty string")
+    return value
+
+
+def _int(data: dict[str, Any], key: str, kind: str) -> int:
+    value = data.get(key)
+    if not isinstance(value, int) or isinstance(value, bool) or abs(value) > stock.MAX_QTY:
+        raise NeverApplies(f"{kind}: '{key}' must be a whole number")
+    return value
+
+
+def _own_order(changes: ChangeSet, ctx: Context, order_id: str) -> dict[str, Any]:
+    """The order an event refers to; it must exist and be this station's."""
+    found = changes.order(order_id)
+    if found is None:
+        raise NeverApplies(f"{ctx.event.kind}: no order {printable(order_id)}")
+    if found["station"] not in (None, ctx.station):
+        raise NeverApplies(
+            f"{ctx.event.kind}: order {found['number']} belongs to {found['station']}"
+        )
+    return found
+
+
+def order_created(changes: ChangeSet, ctx: Context) -> None:
+    order = ctx.event.data.get("order")
+    kind, at = ctx.event.kind, ctx.event.at
+    if not isinstance(order, dict):
+        raise NeverApplies(f"{kind}: 'order' must be an object")
+    order_id, number = _need(order, "id", kind), _need(order, "number", kind)
+    status, channel = _need(order, "status", kind), _need(order, "channel", kind)
+    if order.get("station") not in (None, ctx.station):
+        raise NeverApplies(f"{kind}: order {printable(number)} names station {order['station']!r}")
+    if not isinstance(order.get("lines", []), list):
+        raise NeverApplies(f"{kind}: 'lines' must be a list")
+    existing = changes.order(order_id)
+    if existing is not None:
+        if existing["station"] not in (None, ctx.station):
+            raise NeverApplies(f"{kind}: order {order_id} belongs to {existing['station']}")
+        return
+    if changes.number_taken(number):
+        raise NeverApplies(f"{kind}: order number {printable(number)} is taken by another order")
+    data = {k: v for k, v in order.items() if k != "timeline"}
+    changes.add_order(
+        {
+            "id": order_id,
+            "number": number,
+            "station": ctx.station,
+            "channel": channel,
+            "status": status,
+            "total": str(order.get("total", "0.00")),
+            "external_id": order.get("external_id")
+            if isinstance(order.get("external_id"), str)
+            else None,
+            "data": {**data, "station": ctx.station},
+            "created_at": str(order.get("created_at") or at),
+            "updated_at": str(order.get("updated_at") or at),
+        }
+    )
+    timeline = order.get("timeline")
+    steps = [t for t in timeline if isinstance(t, dict)] if isinstance(timeline, list) else []
+    for step in steps or [{"at": at, "status": status, "note": "created"}]:
+        changes.add_timeline(
+            order_id,
+            str(step.get("at") or at),
+            str(step.get("status") or status),
+            str(step.get("note") or ""),
+        )
+
+
+def order_status(changes: ChangeSet, ctx: Context) -> None:
+    data, kind, at = ctx.event.data, ctx.event.kind, ctx.event.at
+    order_id, status = _need(data, "order_id", kind), _need(data, "to", kind)
+    note = data.get("note") if isinstance(data.get("note"), str) else ""
+    before = _own_order(changes, ctx, order_id)["status"]
+    changes.change_order(order_id, at, status=status)
+    changes.add_timeline(order_id, at, status, str(note), {"from": before})
+
+
+def order_item_packed(changes: ChangeSet, ctx: Context) -> None:
+    data, kind = ctx.event.data, ctx.event.kind
+    order_id = _need(data, "order_id", kind)
+    line_no, packed = _int(data, "line_no", kind), _int(data, "packed_qty", kind)
+    body = dict(_own_order(changes, ctx, order_id)["data"])
+    lines = [dict(l) if isinstance(l, dict) else l for l in body.get("lines", [])]
+    for line in lines:
+        if isinstance(line, dict) and line.get("line_no") == line_no:
+            line["packed_qty"] = packed
+    changes.change_order(order_id, ctx.event.at, data={**body, "lines": lines})
+
+
+def order_exception(changes: ChangeSet, ctx: Context) -> None:
+    data, kind, at = ctx.event.data, ctx.event.kind, ctx.event.at
+    order_id, reason = _need(data, "order_id", kind), _need(data, "reason", kind)
+    current = _own_order(changes, ctx, order_id)
+    body = {**current["data"], "exception_reason": reason}
+    if current["status"] == "exception":
+        changes.change_order(order_id, at, data=body)
+        return
+    changes.change_order(order_id, at, data=body, status="exception")
+    changes.add_timeline(order_id, at, "exception", reason)
+
+
+def stock_moved(changes: ChangeSet, ctx: Context) -> None:
+    data, kind = ctx.event.data, ctx.event.kind
+    sku, qty = _need(data, "sku", kind), _int(data, "qty", kind)
+    reason = data.get("reason")
+    if reason not in STOCK_REASONS:
+        raise NeverApplies(f"{kind}: unknown reason {printable(str(reason))}")
+    if qty == 0 or (reason == "sale" and qty > 0) or (reason in _POSITIVE and qty < 0):
+        raise NeverApplies(f"{kind}: a {reason} of {qty} has the wrong sign")
+    if reason == "allotment":
+        return  # the hub's own grant or release, echoed back: already counted
+    if changes.store is None:
+        raise NeverApplies(f"{kind}: station {ctx.station} has no store yet")
+    ref = data.get("ref") if isinstance(data.get("ref"), str) else None
+    changes.load_stock([sku])
+    if reason in {"sale", "return", "release"}:
+        # Sold and on hand move together; remaining allotment moves with them.
+        changes.move_stock(sku, qty, reason, ref, ctx.event.at, sold=-qty)
+    else:
+        # Received or counted at the station, which already sells it: its allotment too.
+        changes.move_stock(sku, qty, reason, ref, ctx.event.at, allotted=qty)
+    allotted, sold = changes.allotment(sku)
+    if sold > allotted:
+        raise_alert(
+            changes.conn,
+            ctx.station,
+            "oversold",
+            f"station {ctx.station} sold {sold} of {sku} but was allotted {allotted}",
+            {"sku": sku, "allotted": allotted, "sold": sold, "seq": ctx.event.seq},
+        )
+
+
+def stock_topup_request(changes: ChangeSet, ctx: Context) -> None:
+    data, kind = ctx.event.data, ctx.event.kind
+    sku = _need(data, "sku", kind)
+    wanted = _int(data, "qty", kind) if "qty" in data else None
+    if ctx.topup is None:
+        return
+    if changes.store is None:
+        log.info("top-up of %s for %s: the station has no store yet", sku, ctx.station)
+        return
+    batch = ctx.topup.batch if wanted is None or wanted <= 0 else min(wanted, ctx.topup.batch)
+    changes.flush()
+    granted = stock.topup_policy(changes.conn, ctx.station, sku, ctx.topup.low_water, batch)
+    changes.reload_stock()
+    log.info("top-up request of %s for %s: granted %d", sku, ctx.station, granted)
+
+
+def command_result(changes: ChangeSet, ctx: Context) -> None:
+    commands.record_result(changes.conn, ctx.station, ctx.event.data)
+
+
+def dn_rejected(changes: ChangeSet, ctx: Context) -> None:
+    data, kind = ctx.event.data, ctx.event.kind
+    seq = _int(data, "seq", kind)
+    reason = data.get("reason") if isinstance(data.get("reason"), str) else "no reason given"
+    changes.flush()
+    outbox.dn_rejected(changes.conn, ctx.station, seq, str(reason))
+    changes.reload_stock()
+
+
+def record_only(changes: ChangeSet, ctx: Context) -> None:
+    """Kept in the inbox with its data; nothing else to do."""
+
+
+EFFECTS: dict[str, Callable[[ChangeSet, Context], None]] = {
+    protocol.ORDER_CREATED: order_created,
+    protocol.ORDER_STATUS: order_status,
+    protocol.ORDER_ITEM_PACKED: order_item_packed,
+    protocol.ORDER_EXCEPTION: order_exception,
+    protocol.STOCK_MOVED: stock_moved,
+    protocol.STOCK_TOPUP_REQUEST: stock_topup_request,
+    protocol.COMMAND_RESULT: command_result,
+    protocol.DN_REJECTED: dn_rejected,
+    **{
+        kind: record_only
+        for kind in (
+            protocol.PRINT_JOB_QUEUED,
+            protocol.PRINT_JOB_STATE,
+            protocol.SCAN_REJECTED,
+            protocol.STAFF_LOGIN,
+            protocol.ORDER_FEEDBACK,
+            protocol.COUPON_REDEEMED,
+            protocol.LOYALTY_MOVED,
+            protocol.PAYMENT_FAILED,
+        )
+    },
+}
+
+
+def apply_event(changes: ChangeSet, ctx: Context) -> None:
+    """Apply one station event to the batch's changes; raises NeverApplies (having
+    changed nothing) when it never can be applied."""
+    effect = EFFECTS.get(ctx.event.kind)
+    if effect is None:
+        raise NeverApplies(f"unknown event kind {printable(ctx.event.kind)}")
+    effect(changes, ctx)
+
+
+def references(events: list[Event]) -> tuple[set[str], set[str], set[str]]:
+    """Order ids, order numbers and SKUs a batch refers to, to load them up front."""
+    ids: set[str] = set()
+    numbers: set[str] = set()
+    skus: set[str] = set()
+    for event in events:
+        data = event.data
+        if event.kind == protocol.ORDER_CREATED and isinstance(data.get("order"), dict):
+            order = data["order"]
+            if isinstance(order.get("id"), str):
+                ids.add(order["id"])
+            if isinstance(order.get("number"), str):
+                numbers.add(order["number"])
+        elif isinstance(data.get("order_id"), str):
+            ids.add(data["order_id"])
+        if event.kind in (protocol.STOCK_MOVED, protocol.STOCK_TOPUP_REQUEST) and isinstance(
+            data.get("sku"), str
+        ):
+            skus.add(data["sku"])
+    return ids, numbers, skus
