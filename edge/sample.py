@@ -91,7 +91,7 @@ def seed(
     """Fill an empty station: catalog, stock, staff, and channel orders ready to pack."""
     items = products()
     catalog.upsert(conn, items)
-    for item in items:
+    for item in items if stock_each else []:
         stock.move(conn, item["sku"], stock_each, "receipt", "opening stock")
     if staff.count(conn) == 0:
         staff.add(conn, "demo", DEMO_PIN, role="manager", badge=DEMO_BADGE)

@@ -73,7 +73,8 @@ reconnect_max_s = 1.0
         db = Store(config.db_path)
         if seed_orders:
             with db.write() as conn:
-                seed(conn, station_id, order_count=seed_orders)
+                # the hub owns the stock: a station sells only what it is allotted
+                seed(conn, station_id, order_count=seed_orders, stock_each=0)
         agent = SyncAgent(config, db)
         agent.start()
         made.append((agent, db))
