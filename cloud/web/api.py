@@ -200,7 +200,7 @@ def spec() -> dict[str, Any]:
             "/api/v1/stations/{station}": {"get": op("One station", "200", "401", "404")},
             "/api/v1/stations/{station}/commands": {
                 "post": op(
-                    "Send a command (reprint, pause_printer, resume_printer, resync) with an expiry",
+                    "Send a command (reprint, pause/resume_printer, resync) with an expiry",
                     "201",
                     "400",
                     "401",

@@ -13,8 +13,11 @@ from edge.sample import seed
 from edge.store import Store
 from edge.sync.agent import SyncAgent
 from tests.broker.mosquitto import Mosquitto
-from tests.cloud.conftest import db_url  # noqa: F401 - the fixture, SQLite and PostgreSQL
+from tests.cloud import conftest as cloud_fixtures
 from tests.conftest import free_port, write_config
+
+# The hub database: a fresh SQLite file, and a fresh PostgreSQL schema when configured.
+db_url = cloud_fixtures.db_url
 
 
 @pytest.fixture
@@ -58,7 +61,7 @@ def station_factory(tmp_path, broker):
     made = []
 
     def make(station_id: str = "st-01", *, seed_orders: int = 2, store: str = "store-01"):
-        path = write_config(tmp_path / station_id, f"""
+        path = write_config(tmp_path / station_id, """
 [sync]
 ack_timeout_s = 2.0
 telemetry_interval_s = 0.5

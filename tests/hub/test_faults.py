@@ -12,7 +12,7 @@ import time
 import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from cloud import alerts
 from cloud import stock as hub_stock
