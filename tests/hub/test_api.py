@@ -20,7 +20,8 @@ def call(hub, method: str, path: str, body=None, token: str | None = None):
     data = None if body is None else json.dumps(body).encode()
     headers = {"Content-Type": "application/json"}
     if token is not False:
-        headers["Authorization"] = f"Bearer {token or hub.config.http.token_file.read_text().strip()}"
+        token = token or hub.config.http.token_file.read_text().strip()
+        headers["Authorization"] = f"Bearer {token}"
     req = urllib.request.Request(url, data=data, method=method, headers=headers)
     try:
         with urllib.request.urlopen(req, timeout=10) as resp:
