@@ -138,6 +138,10 @@ class SyncSection(Strict):
         default=30.0, gt=0, le=3600, description="How often telemetry is published."
     )
     keepalive_s: int = Field(default=30, ge=5, le=600, description="MQTT keepalive.")
+    topup_low_water: int = Field(
+        default=5, ge=0, le=100_000,
+        description="Ask the hub for more of a SKU when a sale leaves fewer than this.",
+    )
     reconnect_min_s: float = Field(
         default=1.0, gt=0, le=60, description="First reconnect delay (then doubled, jittered)."
     )

@@ -1,5 +1,8 @@
 """Stock as a ledger of movements, never an absolute count.
 
+A sale that takes a SKU below the low-water mark asks the hub for a top-up
+(``stock.topup_request``) in the same transaction.
+
 What a station may sell of a SKU is the sum of its movements: receipts and allotments add,
 sales remove, returns and adjustments go either way. Each movement journals its event.
 """
@@ -9,10 +12,12 @@ from __future__ import annotations
 import sqlite3
 
 from edge import protocol
-from edge.store import journal
+from edge.store import journal, kv
 from edge.store.db import Conflict
 
 REASONS = frozenset({"receipt", "allotment", "sale", "return", "adjustment", "release"})
+LOW_WATER = "stock.low_water"
+DEFAULT_LOW_WATER = 5
 
 
 def move(conn: sqlite3.Connection, sku: str, qty: int, reason: str, ref: str | None = None) -> int:
@@ -39,6 +44,11 @@ def move(conn: sqlite3.Connection, sku: str, qty: int, reason: str, ref: str | N
         protocol.STOCK_MOVED,
         {"sku": sku, "qty": qty, "reason": reason, "ref": ref, "sellable": after},
     )
+    low = int(kv.get(conn, LOW_WATER, DEFAULT_LOW_WATER))
+    if reason == "sale" and after < low <= after - qty:
+        journal.append(
+            conn, protocol.STOCK_TOPUP_REQUEST, {"sku": sku, "sellable": after, "low_water": low}
+        )
     return after
 
 

@@ -20,7 +20,7 @@ import paho.mqtt.client as mqtt
 
 from edge import __version__, protocol, wire
 from edge.config import StationConfig
-from edge.store import Store, inbox, journal, kv, outbox
+from edge.store import Store, inbox, journal, kv, outbox, stock
 from edge.store.notify import Listener
 from edge.sync.apply import NeverApplies, apply
 from edge.sync.client import make_client
@@ -62,6 +62,8 @@ class SyncAgent:
 
     # -- lifecycle ----------------------------------------------------------------------
     def start(self) -> None:
+        with self.store.write() as conn:
+            kv.put(conn, stock.LOW_WATER, self.settings.topup_low_water)
         self.sent_upto = outbox.acked(self.store.conn())
         for thread in self._threads:
             thread.start()

@@ -74,10 +74,9 @@ reconnect_max_s = 1.0
 
         config = load_config(path)
         db = Store(config.db_path)
-        if seed_orders:
-            with db.write() as conn:
-                # the hub owns the stock: a station sells only what it is allotted
-                seed(conn, station_id, order_count=seed_orders, stock_each=0)
+        with db.write() as conn:
+            # the hub owns the stock: a station sells only what it is allotted
+            seed(conn, station_id, order_count=seed_orders, stock_each=0)
         agent = SyncAgent(config, db)
         agent.start()
         made.append((agent, db))

@@ -87,3 +87,17 @@ def test_catalog_and_allotments_flow_down_and_sales_come_back(hub, station_facto
     assert view["on_hand"] == 7
     [st] = view["stations"]
     assert (st["station"], st["allotted"], st["sold"]) == ("st-01", 4, 3)
+
+
+def test_a_station_running_low_is_topped_up_by_the_hub(hub, station_factory):
+    agent = station_factory("st-01", seed_orders=0)
+    wait(lambda: known(hub, "st-01"), what="station known")
+    with transaction(hub.engine) as conn:
+        hub_stock.receive(conn, "test", "store-01", "DRK-001", 30)
+        hub_stock.grant(conn, "st-01", "DRK-001", 6)
+    wait(lambda: stock.sellable(agent.store.conn(), "DRK-001") == 6, what="granted")
+    with agent.store.write() as conn:
+        stock.move(conn, "DRK-001", -2, "sale", "o-1")  # 4 left: below the low-water mark
+    wait(lambda: stock.sellable(agent.store.conn(), "DRK-001") > 4, what="topped up")
+    with read_only(hub.engine) as conn:
+        assert hub_stock.check_invariants(conn) == []
