@@ -1,11 +1,11 @@
-"""What each station event does at the hub: one function per kind, over one Connection.
+"""What each station event does at the hub: one function per kind.
 
 Effects work on the batch's :class:`~cloud.changeset.ChangeSet` (orders and stock read
-once, written once). Every effect first checks its data and what it refers to, raising
-NeverApplies before it changes anything, so a rejected event leaves no trace but its
-inbox row and alert. Kinds
-with no effect of their own (print jobs, scans, logins, feedback, coupons, loyalty,
-payment failures) are kept in the inbox with their data, so nothing is lost.
+once, written once; its connection for the rare effect that writes directly). Every
+effect first checks its data and what it refers to, raising NeverApplies before it
+changes anything, so a rejected event leaves no trace but its inbox row and alert.
+Kinds with no effect of their own (print jobs, scans, logins, feedback, coupons,
+loyalty, payment failures) are kept in the inbox with their data, so nothing is lost.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from cloud import commands, outbox, stock
 from cloud.alerts import raise_alert
 from cloud.changeset import ChangeSet
 from cloud.errors import NeverApplies
+from cloud.text import clean, is_seq, is_token
 from edge import protocol
 from edge.protocol import Event, printable
 
@@ -47,9 +48,9 @@ class Context:
 
 def _need(data: dict[str, Any], key: str, kind: str) -> str:
     value = data.get(key)
-    if not isinstance(value, str) or not value or len(value) > 200:
-        raise NeverApplies(f"{kind}: '{key}' must be a non-empty string")
-    return value
+    if not is_token(value):
+        raise NeverApplies(f"{kind}: '{key}' must be a non-empty printable string")
+    return str(value)
 
 
 def _int(data: dict[str, Any], key: str, kind: str) -> int:
@@ -97,13 +98,11 @@ def order_created(changes: ChangeSet, ctx: Context) -> None:
             "station": ctx.station,
             "channel": channel,
             "status": status,
-            "total": str(order.get("total", "0.00")),
-            "external_id": order.get("external_id")
-            if isinstance(order.get("external_id"), str)
-            else None,
+            "total": clean(order.get("total", "0.00"), 40),
+            "external_id": order["external_id"] if is_token(order.get("external_id")) else None,
             "data": {**data, "station": ctx.station},
-            "created_at": str(order.get("created_at") or at),
-            "updated_at": str(order.get("updated_at") or at),
+            "created_at": clean(order.get("created_at") or at, 64),
+            "updated_at": clean(order.get("updated_at") or at, 64),
         }
     )
     timeline = order.get("timeline")
@@ -111,19 +110,19 @@ def order_created(changes: ChangeSet, ctx: Context) -> None:
     for step in steps or [{"at": at, "status": status, "note": "created"}]:
         changes.add_timeline(
             order_id,
-            str(step.get("at") or at),
-            str(step.get("status") or status),
-            str(step.get("note") or ""),
+            clean(step.get("at") or at, 64),
+            clean(step.get("status") or status, 64),
+            clean(step.get("note") or ""),
         )
 
 
 def order_status(changes: ChangeSet, ctx: Context) -> None:
     data, kind, at = ctx.event.data, ctx.event.kind, ctx.event.at
     order_id, status = _need(data, "order_id", kind), _need(data, "to", kind)
-    note = data.get("note") if isinstance(data.get("note"), str) else ""
+    note = clean(data["note"]) if isinstance(data.get("note"), str) else ""
     before = _own_order(changes, ctx, order_id)["status"]
     changes.change_order(order_id, at, status=status)
-    changes.add_timeline(order_id, at, status, str(note), {"from": before})
+    changes.add_timeline(order_id, at, status, note, {"from": before})
 
 
 def order_item_packed(changes: ChangeSet, ctx: Context) -> None:
@@ -140,7 +139,10 @@ def order_item_packed(changes: ChangeSet, ctx: Context) -> None:
 
 def order_exception(changes: ChangeSet, ctx: Context) -> None:
     data, kind, at = ctx.event.data, ctx.event.kind, ctx.event.at
-    order_id, reason = _need(data, "order_id", kind), _need(data, "reason", kind)
+    order_id = _need(data, "order_id", kind)
+    if not isinstance(data.get("reason"), str) or not data["reason"]:
+        raise NeverApplies(f"{kind}: 'reason' must be a non-empty string")
+    reason = clean(data["reason"], 500)
     current = _own_order(changes, ctx, order_id)
     body = {**current["data"], "exception_reason": reason}
     if current["status"] == "exception":
@@ -162,7 +164,7 @@ def stock_moved(changes: ChangeSet, ctx: Context) -> None:
         return  # the hub's own grant or release, echoed back: already counted
     if changes.store is None:
         raise NeverApplies(f"{kind}: station {ctx.station} has no store yet")
-    ref = data.get("ref") if isinstance(data.get("ref"), str) else None
+    ref = clean(data["ref"], 200) if isinstance(data.get("ref"), str) else None
     changes.load_stock([sku])
     if reason in {"sale", "return", "release"}:
         # Sold and on hand move together; remaining allotment moves with them.
@@ -203,7 +205,9 @@ def command_result(changes: ChangeSet, ctx: Context) -> None:
 
 def dn_rejected(changes: ChangeSet, ctx: Context) -> None:
     data, kind = ctx.event.data, ctx.event.kind
-    seq = _int(data, "seq", kind)
+    seq = data.get("seq")
+    if not is_seq(seq):
+        raise NeverApplies(f"{kind}: 'seq' must be a dn seq")
     reason = data.get("reason") if isinstance(data.get("reason"), str) else "no reason given"
     changes.flush()
     outbox.dn_rejected(changes.conn, ctx.station, seq, str(reason))
@@ -257,14 +261,14 @@ def references(events: list[Event]) -> tuple[set[str], set[str], set[str]]:
         data = event.data
         if event.kind == protocol.ORDER_CREATED and isinstance(data.get("order"), dict):
             order = data["order"]
-            if isinstance(order.get("id"), str):
+            if is_token(order.get("id")):
                 ids.add(order["id"])
-            if isinstance(order.get("number"), str):
+            if is_token(order.get("number")):
                 numbers.add(order["number"])
-        elif isinstance(data.get("order_id"), str):
+        elif is_token(data.get("order_id")):
             ids.add(data["order_id"])
-        if event.kind in (protocol.STOCK_MOVED, protocol.STOCK_TOPUP_REQUEST) and isinstance(
-            data.get("sku"), str
+        if event.kind in (protocol.STOCK_MOVED, protocol.STOCK_TOPUP_REQUEST) and is_token(
+            data.get("sku")
         ):
             skus.add(data["sku"])
     return ids, numbers, skus

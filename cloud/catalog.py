@@ -17,6 +17,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from cloud.errors import InvalidInput
 from cloud.outbox import enqueue_dn
 from cloud.schema import products, stations
+from cloud.text import is_token
 from edge.protocol import CATALOG_UPSERT, canonical_json, printable, utc_now
 
 log = logging.getLogger(__name__)
@@ -27,7 +28,7 @@ MAX_PRODUCT_BYTES = 48 * 1024
 
 def _text(product: Mapping[str, Any], key: str, *, required: bool = False) -> str:
     value = product.get(key, "")
-    if not isinstance(value, str) or (required and not value.strip()):
+    if not isinstance(value, str) or "\x00" in value or (required and not value.strip()):
         raise InvalidInput(
             f"product {printable(str(product.get('sku', '?')))}: '{key}' must be "
             f"{'a non-empty' if required else 'a'} string"
@@ -41,6 +42,8 @@ def normalize(product: Mapping[str, Any]) -> dict[str, Any]:
     if not isinstance(product, Mapping):
         raise InvalidInput("each product must be a JSON object")
     sku = _text(product, "sku", required=True)
+    if not is_token(sku):
+        raise InvalidInput(f"product sku {printable(sku)} must be printable, at most 200 long")
     try:
         price = Decimal(str(product.get("price"))).quantize(Decimal("0.01"))
     except InvalidOperation as err:
@@ -48,7 +51,7 @@ def normalize(product: Mapping[str, Any]) -> dict[str, Any]:
     if not price.is_finite() or price < 0:
         raise InvalidInput(f"product {printable(sku)}: price must be zero or more")
     barcodes = product.get("barcodes", [])
-    if not isinstance(barcodes, list) or not all(isinstance(b, str) and b for b in barcodes):
+    if not isinstance(barcodes, list) or not all(is_token(b) for b in barcodes):
         raise InvalidInput(f"product {printable(sku)}: 'barcodes' must be a list of strings")
     out = {
         **product,

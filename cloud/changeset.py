@@ -51,6 +51,7 @@ class ChangeSet:
         self._orders: dict[str, dict[str, Any]] = {}
         self._numbers: set[str] = set()
         self._new: list[dict[str, Any]] = []
+        self._new_ids: set[str] = set()
         self._dirty: set[str] = set()
         self._timeline: list[dict[str, Any]] = []
         self._allotments: dict[str, list[int]] = {}  # sku → [allotted, sold] as of now
@@ -104,11 +105,12 @@ class ChangeSet:
         self._orders[row["id"]] = row
         self._numbers.add(row["number"])
         self._new.append(row)
+        self._new_ids.add(row["id"])
 
     def change_order(self, order_id: str, at: str, **values: Any) -> None:
         row = self._orders[order_id]
         row.update(values, updated_at=at)
-        if not any(new is row for new in self._new):
+        if order_id not in self._new_ids:
             self._dirty.add(order_id)
 
     def add_timeline(
@@ -233,7 +235,8 @@ class ChangeSet:
                     for sku, d in sorted(self._allot_delta.items())
                 ],
             )
-        self._new, self._dirty, self._timeline, self._ledger = [], set(), [], []
+        self._new, self._new_ids, self._dirty = [], set(), set()
+        self._timeline, self._ledger = [], []
         self._on_hand_delta, self._allot_delta = {}, {}
 
     def reload_stock(self) -> None:

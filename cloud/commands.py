@@ -18,6 +18,7 @@ from sqlalchemy import Connection, select, update
 from cloud.errors import InvalidInput, NeverApplies, NotFound
 from cloud.outbox import enqueue_dn
 from cloud.schema import commands, stations
+from cloud.text import is_token
 from edge.protocol import COMMAND, format_time, new_event_id, printable, utc_now
 
 log = logging.getLogger(__name__)
@@ -103,7 +104,7 @@ def record_result(conn: Connection, station: str, data: dict[str, Any]) -> None:
     """A ``command.result`` from the station: ``{"command_id", "status": "done"|"failed",
     "result"?}`` (or ``"ok": bool`` instead of ``status``)."""
     command_id = data.get("command_id")
-    if not isinstance(command_id, str) or not command_id:
+    if not is_token(command_id):
         raise NeverApplies("command.result needs a 'command_id' string")
     status = data.get("status")
     if status not in {"done", "failed"}:

@@ -19,7 +19,7 @@ import re
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, exc, select
+from sqlalchemy import Connection, Engine, exc, func, select
 
 from cloud import apply, streams
 from cloud.alerts import raise_alert
@@ -30,6 +30,7 @@ from cloud.errors import InvalidInput, NeverApplies
 from cloud.registry import ensure_station
 from cloud.schema import dn_outbox, inbox, stream_state
 from cloud.stock import lock_items
+from cloud.text import is_seq
 from edge import protocol
 from edge.protocol import Event, printable, utc_now
 from edge.wire import Ack, Batch, plan
@@ -100,7 +101,7 @@ def _prepare(changes: ChangeSet, events: list[Event]) -> None:
     dn_seqs = [
         e.data["seq"]
         for e in events
-        if e.kind == protocol.DN_REJECTED and isinstance(e.data.get("seq"), int)
+        if e.kind == protocol.DN_REJECTED and is_seq(e.data.get("seq"))
     ]
     if dn_seqs:
         for data in conn.execute(
@@ -135,15 +136,102 @@ def _apply_all(
     topup: TopupPolicy | None,
 ) -> list[tuple[int, str]]:
     conn, tenant, station = changes.conn, changes.tenant, changes.station
-    ids = [e.id for e in events if _EVENT_ID.fullmatch(e.id)]
-    seen: dict[str, tuple[str, int]] = (
-        {
-            row.event_id: (row.station, int(row.seq))
-            for row in conn.execute(
-                # The status term lets both databases use the partial unique index.
-            select(inbox.c.event_id, inbox.c.station, inbox.c.seq).where(
-                inbox.c.event_id.in_(ids), inbox.c.status != "duplicate-id"
+    seen = _seen_ids(conn, [e.id for e in events if _EVENT_ID.fullmatch(e.id)])
+    received, rows, rejected = utc_now(), [], []
+    for event in events:
+        status, reason = "applied", None
+        problem = _envelope_problem(event)
+        if problem is None and event.id in seen:
+            first_station, first_seq = seen[event.id]
+            status = "duplicate-id"
+            reason = f"event id {event.id} already seen at {first_station} seq {first_seq}"
+            raise_alert(
+                conn,
+                station,
+                "duplicate_event_id",
+                f"station {station} seq {event.seq}: {reason}",
+                {"seq": event.seq, "event_id": event.id},
+                dedupe=True,
             )
+        elif problem is not None:
+            status, reason = "rejected", problem
+        else:
+            try:
+                apply.apply_event(changes, Context(tenant, station, event, topup))
+            except NeverApplies as err:
+                status, reason = "rejected", printable(str(err), 500)
+        if status == "rejected":
+            rejected.append((event.seq, reason or ""))
+            raise_alert(
+                conn,
+                station,
+                "event_rejected",
+                f"station {station} seq {event.seq} ({printable(event.kind)}) rejected: {reason}",
+                {"seq": event.seq, "kind": printable(event.kind), "reason": reason},
+                dedupe=True,
+            )
+        if event.seq in broken:
+            raise_alert(
+                conn,
+                station,
+                "chain_break",
+                f"station {station}: the hash chain breaks at seq {event.seq}",
+                {"seq": event.seq, "event_id": printable(event.id)},
+            )
+        if status == "applied":
+            seen[event.id] = (station, event.seq)
+        rows.append(_inbox_row(station, event, status, reason, event.seq not in broken, received))
+    changes.flush()
+    conn.execute(inbox.insert(), rows)
+    return rejected
+
+
+def _seen_ids(conn: Connection, ids: list[str]) -> dict[str, tuple[str, int]]:
+    """Event ids already in the inbox → (station, seq) where they were first applied."""
+    if not ids:
+        return {}
+    rows = conn.execute(
+        select(inbox.c.event_id, inbox.c.station, inbox.c.seq).where(inbox.c.event_id.in_(ids))
+    )
+    return {r.event_id: (r.station, int(r.seq)) for r in rows}
+
+
+def _inbox_row(
+    station: str, event: Event, status: str, reason: str | None, chain_ok: bool, received: str
+) -> dict[str, Any]:
+    keep_id = status != "duplicate-id" and _EVENT_ID.fullmatch(event.id) is not None
+    return {
+        "station": station,
+        "seq": event.seq,
+        "event_id": event.id if keep_id else None,
+        "kind": _text(event.kind),
+        "at": _text(event.at),
+        "received_at": received,
+        "status": status,
+        "reason": reason,
+        "chain_ok": chain_ok,
+        "data": event.data,
+        "prev_hash": _hash_text(event.prev_hash),
+        "hash": _hash_text(event.hash),
+    }
+
+
+def _text(value: str, limit: int = 64) -> str:
+    return value if len(value) <= limit and value.isprintable() else printable(value, limit)
+
+
+def _hash_text(value: str) -> str:
+    return value if _HASH.fullmatch(value) else printable(value, 80)
+
+
+def _rejected_before(conn: Connection, station: str, seqs: list[int]) -> list[tuple[int, str]]:
+    """Seqs of this batch that an earlier delivery rejected, so every ack of a batch says
+    the same whichever delivery applied it."""
+    if not seqs:
+        return []
+    rows = conn.execute(
+        select(inbox.c.seq, inbox.c.reason).where(
+            inbox.c.station == station, inbox.c.seq.in_(seqs), inbox.c.status == "rejected"
         )
     )
     return [(int(r.seq), r.reason or "") for r in rows]
@@ -172,3 +260,25 @@ def alert_stale_gaps(conn: Connection, older_than: str) -> list[str]:
         )
         late.append(row["station"])
     return late
+
+
+def check_streams(conn: Connection) -> list[str]:
+    """Every up stream whose inbox does not hold exactly seqs 1…applied, once each (empty
+    when all do): the "every station event is in the hub exactly once" check."""
+    counts = {
+        r.station: (int(r.n), int(r.top or 0))
+        for r in conn.execute(
+            select(
+                inbox.c.station, func.count().label("n"), func.max(inbox.c.seq).label("top")
+            ).group_by(inbox.c.station)
+        )
+    }
+    problems = []
+    for row in conn.execute(select(stream_state).where(stream_state.c.stream == "up")).mappings():
+        n, top = counts.get(row["station"], (0, 0))
+        if n != row["seq"] or top != row["seq"]:
+            problems.append(
+                f"{row['station']}: applied up to {row['seq']} but the inbox holds {n} "
+                f"event(s) up to seq {top}"
+            )
+    return problems

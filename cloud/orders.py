@@ -81,8 +81,21 @@ def find_orders(
     return [_assemble(conn, r) for r in rows.mappings()]
 
 
-def insert(conn: Connection, tenant: str, order: dict[str, Any], at: str) -> None:
-    """Insert an order as given (``id``, ``number``, ``status``, ``channel``, ``total``…)."""
+def by_idempotency_key(conn: Connection, key: str) -> dict[str, Any] | None:
+    found = conn.execute(select(orders).where(orders.c.idempotency_key == key)).mappings().first()
+    return _assemble(conn, found) if found else None
+
+
+def insert(
+    conn: Connection,
+    tenant: str,
+    order: dict[str, Any],
+    at: str,
+    *,
+    idempotency_key: str | None = None,
+) -> None:
+    """Insert an order as given (``id``, ``number``, ``status``, ``channel``, ``total``…);
+    an order from the hub's API keeps its ``Idempotency-Key`` (unique)."""
     data = {k: v for k, v in order.items() if k != "timeline"}
     conn.execute(
         orders.insert().values(
@@ -94,7 +107,7 @@ def insert(conn: Connection, tenant: str, order: dict[str, Any], at: str) -> Non
             status=order["status"],
             total=str(order.get("total", "0.00")),
             external_id=order.get("external_id"),
-            idempotency_key=None,
+            idempotency_key=idempotency_key,
             data=data,
             created_at=order.get("created_at") or at,
             updated_at=order.get("updated_at") or at,

@@ -15,8 +15,9 @@ from sqlalchemy import Connection, Engine, select, update
 
 from cloud import streams
 from cloud.alerts import raise_alert
-from cloud.db import transaction
+from cloud.db import read_only, transaction
 from cloud.schema import allotments, commands, dn_outbox, stations
+from cloud.text import is_seq
 from edge.protocol import HUB_EVENT_KINDS, STOCK_ALLOTMENT, Event, printable, seal, utc_now
 from edge.wire import Ack
 
@@ -68,7 +69,7 @@ def _event(row: Any) -> Event:
 
 def pending_dn(engine: Engine, station: str, after_seq: int, limit: int = 200) -> list[Event]:
     """The station's ``dn`` events after ``after_seq``, in order (at most ``limit``)."""
-    with engine.connect() as conn:
+    with read_only(engine) as conn:
         rows = conn.execute(
             select(dn_outbox)
             .where(dn_outbox.c.station == station, dn_outbox.c.seq > after_seq)
@@ -80,7 +81,7 @@ def pending_dn(engine: Engine, station: str, after_seq: int, limit: int = 200) -
 
 def dn_position(engine: Engine, station: str) -> tuple[int, int]:
     """(last assigned seq, acked upto) of the station's ``dn`` stream."""
-    with engine.connect() as conn:
+    with read_only(engine) as conn:
         state = streams.get(conn, station, "dn")
     return state.seq, state.acked
 
@@ -120,11 +121,15 @@ def dn_rejected(conn: Connection, station: str, seq: int, reason: str) -> None:
     hub's side of it. Idempotent: a second report of the same seq changes nothing."""
     reason = printable(str(reason), 500)
     row = (
-        conn.execute(
-            select(dn_outbox).where(dn_outbox.c.station == station, dn_outbox.c.seq == seq)
+        None
+        if not is_seq(seq)
+        else (
+            conn.execute(
+                select(dn_outbox).where(dn_outbox.c.station == station, dn_outbox.c.seq == seq)
+            )
+            .mappings()
+            .first()
         )
-        .mappings()
-        .first()
     )
     if row is None:
         raise_alert(

@@ -18,6 +18,7 @@ from cloud.alerts import raise_alert
 from cloud.db import insert_ignore
 from cloud.errors import InvalidInput, NotFound, WrongTenant
 from cloud.schema import alerts, allotments, stations, stream_state
+from cloud.text import clean, is_token
 from edge.protocol import printable, utc_now
 
 log = logging.getLogger(__name__)
@@ -72,8 +73,8 @@ def _remaining_allotment(conn: Connection, station: str) -> int:
 
 
 def _set_store(conn: Connection, station: str, store: str) -> None:
-    if not store or not isinstance(store, str):
-        raise InvalidInput("a store id must be a non-empty string")
+    if not is_token(store):
+        raise InvalidInput("a store id must be a non-empty printable string")
     current = conn.execute(select(stations.c.store).where(stations.c.id == station)).scalar()
     if current == store:
         return
@@ -119,9 +120,9 @@ def on_presence(conn: Connection, tenant: str, station: str, payload: dict[str, 
     if online:
         values["last_seen"] = now
         if isinstance(payload.get("version"), str):
-            values["version"] = payload["version"]
+            values["version"] = clean(payload["version"], 64)
     conn.execute(update(stations).where(stations.c.id == station).values(**values))
-    if online and isinstance(payload.get("store"), str) and payload["store"]:
+    if online and is_token(payload.get("store")):
         _set_store(conn, station, payload["store"])
     if online != row["online"]:
         state = "online" if online else "offline"
@@ -134,7 +135,7 @@ def on_telemetry(conn: Connection, tenant: str, station: str, data: dict[str, An
     ensure_station(conn, tenant, station)
     values: dict[str, Any] = {"telemetry": data, "last_seen": utc_now(), "updated_at": utc_now()}
     if isinstance(data.get("version"), str):
-        values["version"] = data["version"]
+        values["version"] = clean(data["version"], 64)
     conn.execute(update(stations).where(stations.c.id == station).values(**values))
 
 

@@ -108,7 +108,8 @@ inbox = Table(
     metadata,
     Column("station", String, ForeignKey("stations.id"), primary_key=True),
     Column("seq", BigInteger, primary_key=True),
-    Column("event_id", String),  # NULL only when the station sent a malformed id
+    # NULL when the id was malformed or already used (the reason names it): unique otherwise.
+    Column("event_id", String, unique=True),
     Column("kind", String, nullable=False),
     Column("at", String, nullable=False),
     Column("received_at", String, nullable=False),
@@ -119,13 +120,6 @@ inbox = Table(
     Column("prev_hash", String, nullable=False),
     Column("hash", String, nullable=False),
     CheckConstraint(_in("status", INBOX_STATUSES), name="status"),
-    Index(
-        "uq_inbox_event_id",
-        "event_id",
-        unique=True,
-        sqlite_where=text("status <> 'duplicate-id'"),
-        postgresql_where=text("status <> 'duplicate-id'"),
-    ),
     Index("ix_inbox_kind", "kind", "station"),
 )
 

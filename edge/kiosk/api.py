@@ -6,7 +6,7 @@ import logging
 import sqlite3
 from typing import Any
 
-from flask import Blueprint, Response, current_app, g, jsonify, request
+from flask import Blueprint, Response, current_app, g, jsonify, request, session
 from flask_babel import gettext as _
 
 from edge.kiosk import auth, checkout, documents, packing, pricing
@@ -28,7 +28,8 @@ def rt() -> Runtime:
 def products() -> Response:
     q = request.args.get("q", "")[:100]
     limit = min(request.args.get("limit", 50, type=int) or 50, 200)
-    return jsonify({"products": catalog.search(rt().store.conn(), q.strip(), limit)})
+    category = request.args.get("category") or None
+    return jsonify({"products": catalog.search(rt().store.conn(), q.strip(), limit, category)})
 
 
 @bp.get("/products/<sku>")
@@ -149,7 +150,8 @@ def quote() -> Response:
 def order_view(order: dict[str, Any]) -> dict[str, Any]:
     """An order as the customer screen shows it: with its status link, QR and instructions."""
     runtime = rt()
-    ticket = documents.ticket(runtime.config, order, runtime.base_url)
+    ticket = documents.ticket(runtime.config, order, runtime.base_url,
+                              language=session.get("lang"))
     return {
         **order,
         "status_url": ticket["status_url"],

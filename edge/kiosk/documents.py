@@ -17,7 +17,10 @@ def _money(value: Decimal) -> str:
     return str(value.quantize(Decimal("0.01")))
 
 
-def ticket(config: StationConfig, order: dict[str, Any], base_url: str) -> dict[str, Any]:
+def ticket(
+    config: StationConfig, order: dict[str, Any], base_url: str, language: str | None = None
+) -> dict[str, Any]:
+    """The ticket of ``order``, in ``language`` (default: the station's)."""
     lines = [
         {
             "sku": l["sku"],
@@ -34,7 +37,8 @@ def ticket(config: StationConfig, order: dict[str, Any], base_url: str) -> dict[
     )
     total = Decimal(order["total"])
     discount = Decimal(order.get("discount") or "0") + Decimal(order.get("points_discount") or "0")
-    zh = config.station.language == "zh-CN"
+    language = language if language in ("zh-CN", "en") else config.station.language
+    zh = language == "zh-CN"
     if order["paid"]:
         instructions = "已付款，请在取货处出示本票。" if zh else "Paid. Show this ticket at pickup."
     else:
@@ -58,7 +62,7 @@ def ticket(config: StationConfig, order: dict[str, Any], base_url: str) -> dict[
         "paid": bool(order["paid"]),
         "instructions": instructions,
         "status_url": f"{base_url.rstrip('/')}/o/{order['number']}",
-        "language": config.station.language,
+        "language": language,
     }
 
 

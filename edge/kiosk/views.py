@@ -46,7 +46,10 @@ def home() -> str:
 
 @bp.get("/kiosk/events")
 def kiosk_events() -> Response:
-    """Scans at the customer screen's own scanner, pushed to the page (products, tickets)."""
+    """Scans at the customer screen's own scanner, pushed to the page (products, tickets).
+    Only the station's own screen gets them: phones on the store network do not."""
+    if request.remote_addr not in ("127.0.0.1", "::1"):
+        raise ApiError(403, "forbidden", "scans go only to the station's own screen")
     try:
         q = rt().customers.subscribe()
     except TooManyListeners as err:

@@ -101,7 +101,7 @@ def test_a_gap_inside_a_batch_applies_up_to_it(engine: Engine):
     [
         ("order.teleported", {}, "unknown event kind"),
         (protocol.ORDER_STATUS, {"order_id": "nope", "to": "packed"}, "no order"),
-        (protocol.ORDER_STATUS, {"order_id": 7}, "'order_id' must be a non-empty string"),
+        (protocol.ORDER_STATUS, {"order_id": 7}, "'order_id' must be a non-empty"),
         (protocol.ORDER_CREATED, {"order": "not an object"}, "'order' must be an object"),
         (protocol.STOCK_MOVED, {"sku": "A", "qty": 1.5, "reason": "sale"}, "'qty'"),
         (protocol.STOCK_MOVED, {"sku": "A", "qty": 10**30, "reason": "sale"}, "'qty'"),
@@ -281,3 +281,72 @@ def test_ingest_takes_only_up_batches(engine: Engine):
     event: Event = Journal().add(protocol.STAFF_LOGIN, {})
     with pytest.raises(InvalidInput):
         ingest(engine, TENANT, Batch("st-01", "dn", (event,)))
+
+
+def test_check_streams_finds_an_inbox_out_of_step(engine: Engine):
+    from cloud.ingest import check_streams
+    from cloud.schema import stream_state
+
+    j = Journal()
+    j.add(protocol.STAFF_LOGIN, {"staff": "li"})
+    ingest(engine, TENANT, j.batch())
+    with transaction(engine) as conn:
+        assert check_streams(conn) == []
+        conn.execute(stream_state.update().where(stream_state.c.stream == "up").values(seq=2))
+        assert check_streams(conn) == [
+            "st-01: applied up to 2 but the inbox holds 1 event(s) up to seq 1"
+        ]
+
+
+def test_hub_orders_keep_their_idempotency_key(engine: Engine):
+    order = {
+        "id": "o-1",
+        "number": "WEB-1",
+        "channel": "web",
+        "status": "open",
+        "total": "5.00",
+        "lines": [{"sku": "A", "qty": 1}],
+    }
+    with transaction(engine) as conn:
+        orders.insert(conn, TENANT, order, "2024-05-01T08:00:00.000Z", idempotency_key="k-1")
+        orders.add_timeline(conn, "o-1", "2024-05-01T08:00:00.000Z", "open", "via web", "api")
+    with read_only(engine) as conn:
+        found = orders.by_idempotency_key(conn, "k-1")
+        assert orders.by_idempotency_key(conn, "k-2") is None
+    assert found is not None and found["number"] == "WEB-1" and found["station"] is None
+    assert found["timeline"] == [
+        {"at": "2024-05-01T08:00:00.000Z", "status": "open", "note": "via web", "source": "api"}
+    ]
+
+
+def test_hostile_strings_inside_event_data_reject_or_clean_never_block(engine: Engine):
+    """Every field that reaches a text column or a query parameter either is cleaned or
+    rejects its event; the batch always commits."""
+    from .factories import register
+
+    register(engine, "st-01")
+    j = Journal()
+    created = j.order()
+    order_id = created.data["order"]["id"]
+    j.order(number="N\x00-1")  # a NUL in an identifier: rejected
+    j.add(protocol.ORDER_STATUS, {"order_id": order_id, "to": "packing", "note": "a\x00b"})
+    j.add(protocol.ORDER_STATUS, {"order_id": "x\x00", "to": "packing"})
+    j.add(protocol.ORDER_EXCEPTION, {"order_id": order_id, "reason": "bad\x00 label"})
+    j.move("SKU-1", 3, "receipt", "ref\x00")
+    j.add(protocol.DN_REJECTED, {"seq": 10**30, "reason": "x"})
+    j.add(protocol.COMMAND_RESULT, {"command_id": "c\x00", "status": "done"})
+    j.add(protocol.STOCK_TOPUP_REQUEST, {"sku": "S\x00"})
+    ack = ingest(engine, TENANT, j.batch())
+    assert ack.upto == 9
+    assert [seq for seq, _ in ack.rejected] == [2, 4, 7, 8, 9]
+    with read_only(engine) as conn:
+        order = orders.get_order(conn, order_id)
+    assert [t["note"] for t in order["timeline"]] == ["created via kiosk", "ab", "bad label"]
+    with transaction(engine) as conn:
+        registry.on_presence(
+            conn,
+            TENANT,
+            "st-01",
+            {"online": True, "session": 1, "store": "s\x00", "version": "1\x00"},
+        )
+        assert registry.get_station(conn, "st-01")["version"] == "1"

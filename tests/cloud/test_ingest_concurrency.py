@@ -9,7 +9,7 @@ import threading
 from sqlalchemy import Engine, func, select
 
 from cloud.db import make_engine, read_only
-from cloud.ingest import ingest
+from cloud.ingest import check_streams, ingest
 from cloud.schema import inbox, orders
 from edge import protocol
 from edge.wire import Ack, Batch
@@ -29,6 +29,7 @@ def _journal(events: int = 40) -> Journal:
 
 def _counts(engine: Engine) -> tuple[int, int, int]:
     with read_only(engine) as conn:
+        assert check_streams(conn) == []
         rows = conn.execute(select(func.count(), func.count(func.distinct(inbox.c.seq)))).one()
         made = conn.execute(select(func.count()).select_from(orders)).scalar_one()
     return int(rows[0]), int(rows[1]), int(made)
@@ -91,6 +92,8 @@ def test_workers_racing_over_interleaved_batches_apply_everything_once(
             conn.execute(select(inbox.c.station, func.count()).group_by(inbox.c.station)).all()
         )
     assert per_station == {"st-01": 30, "st-02": 30}
+    with read_only(engine) as conn:
+        assert check_streams(conn) == []
 
 
 def _ingest_in_process(url: str, raw: bytes, start: multiprocessing.synchronize.Event) -> None:

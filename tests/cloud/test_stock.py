@@ -258,3 +258,28 @@ def test_the_invariant_holds_after_any_sequence_of_movements(shop: Engine):
                 assert stock.stock_view(conn, TENANT, sku)["on_hand"] == expected_on_hand
 
     run()
+
+
+def test_a_batch_mixing_sales_and_a_topup_sees_each_event_in_order(shop: Engine):
+    """A grant in the middle of a batch (which writes directly) sees the sales before it,
+    and the sales after it see the grant."""
+    from cloud.apply import TopupPolicy
+
+    with transaction(shop) as conn:
+        stock.grant(conn, "st-01", "SKU-1", 3)
+    j = Journal("st-01")
+    j.move("SKU-1", -2, "sale")
+    j.add(protocol.STOCK_TOPUP_REQUEST, {"sku": "SKU-1"})
+    j.move("SKU-1", -1, "sale")
+    j.move("SKU-1", -4, "sale")
+    assert ingest(shop, TENANT, j.batch(), topup=TopupPolicy(low_water=2, batch=5)).rejected == ()
+    v = view(shop)
+    assert v["stations"][0] == {
+        "station": "st-01",
+        "store": STORE,
+        "allotted": 8,
+        "sold": 7,
+        "remaining": 1,
+    }
+    assert v["stores"][0]["on_hand"] == 3
+    assert invariants(shop) == []

@@ -1,6 +1,17 @@
+import os
+from pathlib import Path
+
 import pytest
 
 from tests.station.harness import Station
+
+CHROMIUM = os.environ.get("PRINTSTATION_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-dev-shm-usage",
+]
 
 
 @pytest.fixture
@@ -10,3 +21,16 @@ def station(tmp_path):
     s.start()
     yield s
     s.stop()
+
+
+@pytest.fixture
+def browser():
+    """Headless Debian Chromium driven by Playwright (which never downloads a browser here)."""
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: run ./install.sh --dev (installs Debian's chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield chromium
+        chromium.close()

@@ -25,7 +25,16 @@ SERVICES = ("kiosk", "scanner", "spooler")
 
 
 class Station:
-    def __init__(self, root: Path, *, label_speed_mm_s: float | None = None):
+    def __init__(
+        self,
+        root: Path,
+        *,
+        label_speed_mm_s: float | None = None,
+        extra_toml: str = "",
+        kiosk_scanner: bool = False,
+    ):
+        """``extra_toml`` adds config sections (e.g. ``[kiosk]``); ``kiosk_scanner`` adds a
+        simulated scanner ``counter`` whose scans go to the customer screen."""
         self.root = root
         self.emulators = {
             "receipt": PrinterEmulator("127.0.0.1", 0, root / "printed" / "receipt"),
@@ -55,7 +64,14 @@ port = {emu.port}
 type = "simulated"
 debounce_ms = 0
 """
-        self.config_path = write_config(root, printers + scanners)
+        if kiosk_scanner:
+            scanners += """
+[scanners.counter]
+type = "simulated"
+purpose = "kiosk"
+debounce_ms = 0
+"""
+        self.config_path = write_config(root, printers + scanners + extra_toml)
         self.config: StationConfig = load_config(self.config_path)
         store = Store(self.config.db_path)
         with store.write() as conn:
@@ -80,11 +96,12 @@ debounce_ms = 0
         if "kiosk" in (services or SERVICES):
             self.wait(self.healthy, 20, "kiosk /healthz")
         if "scanner" in (services or SERVICES):
-            self.wait(
-                (self.config.runtime_dir / "scanner-bench.sock").exists,
-                20,
-                "simulated scanner socket",
-            )
+            for scanner in self.config.scanners:
+                self.wait(
+                    (self.config.runtime_dir / f"scanner-{scanner}.sock").exists,
+                    20,
+                    f"simulated scanner socket {scanner}",
+                )
         if "spooler" in (services or SERVICES):
             self.wait(
                 (self.config.runtime_dir / "notify-spooler.sock").exists, 20, "spooler"
@@ -124,7 +141,9 @@ debounce_ms = 0
         except OSError:
             return False
 
-    def api(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
+    def api(
+        self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None
+    ) -> tuple[int, Any]:
         data = None if body is None else json.dumps(body).encode()
         req = urllib.request.Request(
             self.url(path),
@@ -133,6 +152,7 @@ debounce_ms = 0
             headers={
                 "Authorization": f"Bearer {self.config.api_token}",
                 "Content-Type": "application/json",
+                **(headers or {}),
             },
         )
         try:
@@ -141,8 +161,15 @@ debounce_ms = 0
         except urllib.error.HTTPError as err:
             return err.code, json.loads(err.read())
 
-    def scan(self, code: str) -> None:
-        simulate_scan(code, self.config.runtime_dir)
+    def scan(self, code: str, scanner: str = "bench") -> None:
+        simulate_scan(code, self.config.runtime_dir, scanner)
+
+    def card_next(self, outcome: str) -> None:
+        """Tell the simulated card terminal how its next charge ends: approve, decline, timeout."""
+        path = self.config.runtime_dir / "card-terminal.json"
+        partial = path.with_suffix(".tmp")
+        partial.write_text(json.dumps({"next": outcome}), encoding="utf-8")
+        partial.replace(path)
 
     def pack(self, order: dict[str, Any]) -> None:
         """Scan an order and every unit of it, as a packer would."""

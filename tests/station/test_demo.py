@@ -24,7 +24,9 @@ def start_demo(data):
     with open(data.parent / "demo.out", "ab") as out:
         proc = subprocess.Popen(
             [sys.executable, "-m", "edge.cli", "demo", "--data", str(data), "--stations", "1"],
-            cwd=REPO, stdout=out, stderr=subprocess.STDOUT,
+            cwd=REPO,
+            stdout=out,
+            stderr=subprocess.STDOUT,
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )
     deadline = time.monotonic() + 60
@@ -61,8 +63,12 @@ def test_demo_runs_packs_stops_and_resumes(tmp_path):
     proc, manifest = start_demo(data)
     try:
         [station] = manifest["stations"]
-        assert set(station["pids"]) == {"kiosk", "scanner", "spooler"}
-        assert len(set(station["pids"].values())) == 3
+        assert set(station["pids"]) == {"kiosk", "scanner", "spooler", "sync"}
+        assert len(set(station["pids"].values())) == 4
+        assert alive(manifest["broker"]["pid"]) and alive(manifest["hub"]["pids"]["hub"])
+        hub_url, hub_token = manifest["hub"]["url"], manifest["hub"]["api_token"]
+        stations = get(hub_url + "/api/v1/stations", hub_token)["stations"]
+        assert [s["id"] for s in stations] == [station["id"]]
         assert manifest["staff"]["pin"]
         assert get(station["url"] + "/healthz", station["api_token"])["ok"]
         url, token = station["url"], station["api_token"]
@@ -91,6 +97,15 @@ def test_demo_runs_packs_stops_and_resumes(tmp_path):
         assert again["stations"][0]["url"] == station["url"]
         order_again = get(station["url"] + f"/api/v1/orders/{order['id']}", station["api_token"])
         assert order_again["status"] == "packed"
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            at_hub = get(
+                again["hub"]["url"] + f"/api/v1/orders/{order['id']}", again["hub"]["api_token"]
+            )
+            if at_hub["status"] == "packed":
+                break
+            time.sleep(0.3)
+        assert at_hub["status"] == "packed"  # the hub saw every step
     finally:
         proc.send_signal(signal.SIGINT)
         proc.wait(30)

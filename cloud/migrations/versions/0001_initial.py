@@ -76,14 +76,7 @@ def upgrade() -> None:
         ),
         sa.ForeignKeyConstraint(["station"], ["stations.id"], name="fk_inbox_station_stations"),
         sa.PrimaryKeyConstraint("station", "seq", name="pk_inbox"),
-    )
-    op.create_index(
-        "uq_inbox_event_id",
-        "inbox",
-        ["event_id"],
-        unique=True,
-        sqlite_where=sa.text("status <> 'duplicate-id'"),
-        postgresql_where=sa.text("status <> 'duplicate-id'"),
+        sa.UniqueConstraint("event_id", name="uq_inbox_event_id"),
     )
     op.create_index("ix_inbox_kind", "inbox", ["kind", "station"])
 

@@ -1,5 +1,6 @@
-"""``printstation demo``: stations with emulated printers and a simulated scanner, each
-service its own OS process, a sample catalog and orders ready to pack.
+"""``printstation demo``: a broker, a hub on SQLite and stations with emulated printers and
+simulated scanners — every service its own OS process — with a sample catalog in Chinese and
+English, stock allotted by the hub and orders ready to pack.
 
 Everything lives under ``--data``; a second run on the same directory resumes with the
 same configs, ports and databases.
@@ -19,7 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from edge.config import load_config
-from edge.sample import DEMO_BADGE, DEMO_PIN, seed
+from edge.demo import backend
+from edge.sample import DEMO_BADGE, DEMO_PIN, products, seed
 from edge.secrets import ensure_secret
 from edge.service import setup_logging
 from edge.store import Store, catalog
@@ -27,7 +29,7 @@ from edge.supervisor import Child, Supervisor, command, wait_for
 
 log = logging.getLogger(__name__)
 
-SERVICES = ("kiosk", "scanner", "spooler")
+SERVICES = ("kiosk", "scanner", "spooler", "sync")
 PRINTERS = (("receipt", "receipt", "escpos"), ("label", "label", "tspl"))
 
 
@@ -52,7 +54,9 @@ def _ports(port_base: int, index: int) -> dict[str, int]:
     }
 
 
-def station_toml(station_id: str, index: int, root: Path, ports: dict[str, int]) -> str:
+def station_toml(
+    station_id: str, index: int, root: Path, ports: dict[str, int], broker: dict[str, Any]
+) -> str:
     printers = "".join(
         f"""
 [printers.{name}]
@@ -78,6 +82,10 @@ sender_phone = "0755-8888000{index}"
 [http]
 bind = "127.0.0.1"
 port = {ports["http"]}
+
+[mqtt]
+url = "mqtt://127.0.0.1:{broker["port"]}"
+password_file = "{backend.password_file(broker["root"], station_id)}"
 {printers}
 [kiosk]
 card_terminal = "simulated"
@@ -92,7 +100,7 @@ purpose = "kiosk"
 """
 
 
-def _prepare(data: Path, index: int, port_base: int) -> Path:
+def _prepare(data: Path, index: int, port_base: int, broker: dict[str, Any]) -> Path:
     station_id = f"st-{index + 1:02d}"
     root = (data / station_id).resolve()
     root.mkdir(parents=True, exist_ok=True)
@@ -101,14 +109,16 @@ def _prepare(data: Path, index: int, port_base: int) -> Path:
     if not config_path.exists():
         ports = _ports(port_base, index)
         ports_path.write_text(json.dumps(ports), encoding="utf-8")
-        config_path.write_text(station_toml(station_id, index, root, ports), encoding="utf-8")
+        config_path.write_text(
+            station_toml(station_id, index, root, ports, broker), encoding="utf-8"
+        )
     config = load_config(config_path)
     ensure_secret(root / "secrets" / "api-token")
     store = Store(config.db_path)
     try:
         if not catalog.search(store.conn(), limit=1):
             with store.write() as conn:
-                seed(conn, station_id, seed_no=index)
+                seed(conn, station_id, seed_no=index, stock_each=0)  # the hub allots stock
     finally:
         store.close()
     return config_path
@@ -118,6 +128,34 @@ def _emulator_ports(config_path: Path) -> dict[str, tuple[int, int]]:
     """Printer port and emulator control port of each demo printer."""
     ports = json.loads((config_path.parent / "ports.json").read_text(encoding="utf-8"))
     return {name: (ports[name], ports[f"{name}_control"]) for name, _role, _lang in PRINTERS}
+
+
+def _shared_ports(data: Path, port_base: int) -> dict[str, int]:
+    """The broker's and the hub's ports, chosen once and kept for later runs."""
+    path = data / "ports.json"
+    if path.exists():
+        ports: dict[str, int] = json.loads(path.read_text(encoding="utf-8"))
+        return ports
+    if port_base:
+        ports = {"broker": port_base + 98, "hub": port_base + 99}
+    else:
+        ports = {"broker": free_port(), "hub": free_port()}
+    path.write_text(json.dumps(ports), encoding="utf-8")
+    return ports
+
+
+def _seed_hub(hub_url: str, token: str, described: list[dict[str, Any]]) -> None:
+    """The hub's catalog, stock and allotments, once the stations have announced their store."""
+    expected = {s["id"] for s in described}
+
+    def stations_known() -> bool:
+        found = backend.api(hub_url, token, "GET", "/api/v1/stations")["stations"]
+        return expected <= {s["id"] for s in found if s.get("store")}
+
+    if not wait_for(stations_known, 30):
+        log.warning("not every station reached the hub yet; it will get its stock later")
+    stores = [(s["id"], load_config(s["config"]).station.store) for s in described]
+    backend.seed_hub(hub_url, token, products(), stores)
 
 
 def _healthy(url: str) -> bool:
@@ -133,10 +171,26 @@ def run_demo(data: Path, *, stations: int = 2, port_base: int = 0) -> int:
     data = data.resolve()
     data.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    children: list[Child] = []
+    shared = _shared_ports(data, port_base)
+    broker_root, hub_root = data / "broker", data / "hub"
+    station_ids = [f"st-{i + 1:02d}" for i in range(stations)]
+    broker = {"port": shared["broker"], "root": broker_root}
+    try:
+        broker_conf = backend.broker_files(broker_root, shared["broker"], ["hub", *station_ids])
+    except backend.DemoError as err:
+        print(err, file=sys.stderr)
+        return 1
+    hub_conf = backend.hub_toml(hub_root, shared["broker"], shared["hub"], broker_root)
+    hub_logs = hub_root / "logs"
+    hub_logs.mkdir(parents=True, exist_ok=True)
+    broker_child = Child(
+        "broker", backend.mosquitto_argv(broker_conf), env, broker_root / "mosquitto.log"
+    )
+    hub_child = Child("hub", backend.hub_argv(hub_conf), env, hub_logs / "hub.log")
+    children: list[Child] = [broker_child, hub_child]
     described: list[dict[str, Any]] = []
     for index in range(stations):
-        config_path = _prepare(data, index, port_base)
+        config_path = _prepare(data, index, port_base, broker)
         config = load_config(config_path)
         root = config.station.data_dir
         logs = root / "logs"
@@ -200,14 +254,19 @@ def run_demo(data: Path, *, stations: int = 2, port_base: int = 0) -> int:
     signal.signal(signal.SIGTERM, _on_signal)
     signal.signal(signal.SIGINT, _on_signal)
     sup.start()
+    hub_url = f"http://127.0.0.1:{shared['hub']}"
     try:
-        for station in described:
-            if not wait_for(lambda url=station["url"]: _healthy(url), 30):
-                log.error("station %s did not become healthy; see its logs", station["id"])
+        for name, url in [("hub", hub_url)] + [(s["id"], s["url"]) for s in described]:
+            if not wait_for(lambda url=url: _healthy(url), 30):
+                log.error("%s did not become healthy; see its logs", name)
                 return 1
+        hub_token = (hub_root / "secrets" / "api-token").read_text(encoding="utf-8").strip()
+        if not (hub_root / "seeded").exists():
+            _seed_hub(hub_url, hub_token, described)
+            (hub_root / "seeded").touch()
         manifest = {
-            "broker": None,
-            "hub": None,
+            "broker": {"host": "127.0.0.1", "port": shared["broker"], "pid": broker_child.pid},
+            "hub": {"url": hub_url, "api_token": hub_token, "pids": {"hub": hub_child.pid}},
             "staff": {"name": "demo", "pin": DEMO_PIN, "badge": DEMO_BADGE},
             "stations": [
                 {
@@ -222,6 +281,7 @@ def run_demo(data: Path, *, stations: int = 2, port_base: int = 0) -> int:
             json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8"
         )
         print(f"printstation demo is running ({data / 'demo.json'}); Ctrl-C stops it.")
+        print(f"  broker mqtt://127.0.0.1:{shared['broker']}  hub {hub_url}/api/v1/stations")
         for s in described:
             print(
                 f"  {s['id']}: kiosk {s['url']}/  packing {s['url']}/pack  admin {s['url']}/admin"
