@@ -124,7 +124,7 @@ main() {
       ;;
     station|hub)
       step1_packages
-      step2_venv "$PREFIX" hardware
+      if [ "$MODE" = hub ]; then step2_venv "$PREFIX" hub; else step2_venv "$PREFIX" hardware; fi
       step3_user
       step4_config "$MODE"
       step5_units

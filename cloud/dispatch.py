@@ -11,12 +11,16 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import paho.mqtt.client as mqtt
 from sqlalchemy import Engine, and_, select
 
+from cloud import commands
 from cloud.config import HubConfig
+from cloud.db import read_only, transaction
+from cloud.ingest import alert_stale_gaps
 from cloud.mqtt import make_client
 from cloud.outbox import pending_dn
 from cloud.schema import stations, stream_state
@@ -24,6 +28,8 @@ from edge import protocol, wire
 
 log = logging.getLogger(__name__)
 WINDOW_BATCHES = 4
+HOUSEKEEPING_S = 10.0
+GAP_ALERT_S = 60
 
 
 class Dispatcher:
@@ -45,6 +51,7 @@ class Dispatcher:
         self._sessions: dict[str, int] = {}
         self._acked: dict[str, int] = {}
         self._announced: set[str] = set()
+        self._last_housekeeping = 0.0
 
     def start(self) -> None:
         self.client.connect_async(self.host, self.port, keepalive=30, clean_start=True)
@@ -94,12 +101,24 @@ class Dispatcher:
                 for tenant in self.tenants:
                     self._announce(tenant)
                 self._round()
+                if time.monotonic() - self._last_housekeeping > HOUSEKEEPING_S:
+                    self._housekeeping()
             except Exception:
                 log.exception("dispatch round failed; continuing")
                 self._halt.wait(1)
 
+    def _housekeeping(self) -> None:
+        """Expire commands past their deadline; alert on gaps that did not fill in a minute."""
+        self._last_housekeeping = time.monotonic()
+        older = protocol.format_time(datetime.now(UTC) - timedelta(seconds=GAP_ALERT_S))
+        with transaction(self.engine) as conn:
+            expired = commands.expire_commands(conn)
+            alert_stale_gaps(conn, older)
+        if expired:
+            log.info("%d commands expired before their station took them", expired)
+
     def _round(self) -> None:
-        with self.engine.connect() as conn:
+        with read_only(self.engine) as conn:
             rows = conn.execute(
                 select(
                     stations.c.id,

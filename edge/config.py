@@ -6,12 +6,13 @@ systemd credentials) named here, never written in the TOML itself.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import tomllib
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -139,7 +140,9 @@ class SyncSection(Strict):
     )
     keepalive_s: int = Field(default=30, ge=5, le=600, description="MQTT keepalive.")
     topup_low_water: int = Field(
-        default=5, ge=0, le=100_000,
+        default=5,
+        ge=0,
+        le=100_000,
         description="Ask the hub for more of a SKU when a sale leaves fewer than this.",
     )
     reconnect_min_s: float = Field(
@@ -274,10 +277,53 @@ def parse_config(text: str, source: str = "<config>") -> StationConfig:
         raise ConfigError(source, _problems(err)) from err
 
 
+OVERRIDES = "config-overrides.json"
+
+
+def _merge(raw: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    merged = {k: dict(v) if isinstance(v, dict) else v for k, v in raw.items()}
+    for key, value in overrides.items():
+        section, _, field = key.partition(".")
+        merged.setdefault(section, {})[field] = value
+    return merged
+
+
+def with_override(config: StationConfig, key: str, value: Any) -> StationConfig:
+    """The config with one ``section.field`` set (validated like the file); raises ConfigError."""
+    section, _, field = key.partition(".")
+    if not field or section in ("station", "printers", "scanners", "mqtt"):
+        raise ConfigError(
+            "override",
+            [
+                (
+                    key,
+                    "only [http], [spooler], [packing], [kiosk] and "
+                    "[sync] settings can be set remotely",
+                )
+            ],
+        )
+    raw = _merge(config.model_dump(mode="json", exclude_defaults=True), {key: value})
+    try:
+        return StationConfig.model_validate(raw)
+    except ValidationError as err:
+        raise ConfigError("override", _problems(err)) from err
+
+
 def load_config(path: str | os.PathLike[str]) -> StationConfig:
+    """The station config from ``path``, with settings pushed from the hub
+    (``DATA_DIR/config-overrides.json``) on top."""
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as err:
         raise ConfigError(str(path), [("(file)", f"cannot read: {err}")]) from err
-    return parse_config(text, str(path))
+    config = parse_config(text, str(path))
+    overrides_path = config.station.data_dir / OVERRIDES
+    try:
+        overrides = json.loads(overrides_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return config
+    try:
+        return StationConfig.model_validate(_merge(tomllib.loads(text), overrides))
+    except ValidationError as err:
+        raise ConfigError(str(overrides_path), _problems(err)) from err

@@ -62,7 +62,7 @@ def _load(raw: bytes) -> dict[str, Any]:
         raise ProtocolError(f"payload of {len(raw)} bytes exceeds {MAX_PAYLOAD_BYTES}")
     try:
         data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as err:
+    except (ValueError, UnicodeDecodeError, RecursionError) as err:
         raise ProtocolError(f"payload is not JSON: {err}") from err
     if not isinstance(data, dict):
         raise ProtocolError("payload must be a JSON object")

@@ -145,8 +145,13 @@ class SyncAgent:
         session = int(kv.get(self.store.conn(), SESSION, 0))
         client.publish(
             self.topics.state,
-            wire.presence(True, session, version=__version__, store=self.config.station.store,
-                          at=protocol.utc_now()),
+            wire.presence(
+                True,
+                session,
+                version=__version__,
+                store=self.config.station.store,
+                at=protocol.utc_now(),
+            ),
             qos=1,
             retain=True,
         )
@@ -265,7 +270,7 @@ class SyncAgent:
         for event in plan.apply:
             try:
                 with self.store.write() as conn:
-                    outcome = apply(conn, event, self.station)
+                    outcome = apply(conn, event, self.config)
                     inbox.advance(conn, event)
             except NeverApplies as err:
                 with self.store.write() as conn:

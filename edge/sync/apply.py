@@ -3,11 +3,14 @@ caller runs it in the transaction that also advances the stream position."""
 
 from __future__ import annotations
 
+import json
+import os
 import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
 from edge import protocol
+from edge.config import OVERRIDES, ConfigError, StationConfig, with_override
 from edge.protocol import Event
 from edge.store import Conflict, NotFound, catalog, coupons, journal, orders, print_jobs, stock
 
@@ -30,24 +33,24 @@ def _need(data: dict[str, Any], key: str, kind: type) -> Any:
     return value
 
 
-def apply(conn: sqlite3.Connection, event: Event, station: str) -> Outcome:
+def apply(conn: sqlite3.Connection, event: Event, config: StationConfig) -> Outcome:
     handler = HANDLERS.get(event.kind)
     if handler is None:
         raise NeverApplies(f"unknown event kind {event.kind!r}")
     try:
-        return handler(conn, event, station)
+        return handler(conn, event, config)
     except (Conflict, NotFound, KeyError, TypeError, ValueError) as err:
         raise NeverApplies(f"{event.kind}: {err}") from err
 
 
-def _catalog(conn: sqlite3.Connection, event: Event, station: str) -> Outcome:
+def _catalog(conn: sqlite3.Connection, event: Event, config: StationConfig) -> Outcome:
     catalog.upsert(conn, _need(event.data, "products", list))
     if "coupons" in event.data:
         coupons.upsert(conn, _need(event.data, "coupons", list))
     return Outcome()
 
 
-def _allotment(conn: sqlite3.Connection, event: Event, station: str) -> Outcome:
+def _allotment(conn: sqlite3.Connection, event: Event, config: StationConfig) -> Outcome:
     sku, qty = _need(event.data, "sku", str), _need(event.data, "qty", int)
     if catalog.get(conn, sku) is None:
         raise NeverApplies(f"allotment for unknown SKU {sku}")
@@ -55,7 +58,7 @@ def _allotment(conn: sqlite3.Connection, event: Event, station: str) -> Outcome:
     return Outcome()
 
 
-def _order(conn: sqlite3.Connection, event: Event, station: str) -> Outcome:
+def _order(conn: sqlite3.Connection, event: Event, config: StationConfig) -> Outcome:
     order = _need(event.data, "order", dict)
     if orders.by_number(conn, order["number"]) is not None:
         return Outcome()  # already here (re-assigned back to this station)
@@ -79,7 +82,7 @@ def _order(conn: sqlite3.Connection, event: Event, station: str) -> Outcome:
     }
     orders.create(
         conn,
-        station=station,
+        station=config.station.id,
         channel=str(order.get("channel", "hub")),
         lines=order["lines"],
         number=order["number"],
@@ -90,7 +93,7 @@ def _order(conn: sqlite3.Connection, event: Event, station: str) -> Outcome:
     return Outcome()
 
 
-def _command(conn: sqlite3.Connection, event: Event, station: str) -> Outcome:
+def _command(conn: sqlite3.Connection, event: Event, config: StationConfig) -> Outcome:
     command_id = _need(event.data, "command_id", str)
     name, args = _need(event.data, "name", str), event.data.get("args") or {}
     outcome, ok = Outcome(), True
@@ -104,6 +107,8 @@ def _command(conn: sqlite3.Connection, event: Event, station: str) -> Outcome:
     elif name in ("pause_printer", "resume_printer"):
         paused = print_jobs.set_paused(conn, str(args["printer"]), name == "pause_printer")
         result = {"paused": sorted(paused)}
+    elif name == "set_config":
+        ok, result = _set_config(config, str(args["key"]), args.get("value"))
     elif name == "resync":
         outcome.resync_from = max(1, int(args.get("from_seq", 1)))
         result = {"from_seq": outcome.resync_from}
@@ -115,6 +120,25 @@ def _command(conn: sqlite3.Connection, event: Event, station: str) -> Outcome:
         {"command_id": command_id, "name": name, "ok": ok, "result": result},
     )
     return outcome
+
+
+def _set_config(config: StationConfig, key: str, value: Any) -> tuple[bool, dict[str, Any]]:
+    """Validate one setting pushed from the hub and keep it next to the database; the
+    station services pick it up when they next start."""
+    path = config.station.data_dir / OVERRIDES
+    try:
+        current = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        current = {}
+    try:
+        with_override(config, key, value)
+    except ConfigError as err:
+        return False, {"error": "; ".join(f"{p}: {m}" for p, m in err.problems)}
+    current[key] = value
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(current, ensure_ascii=False, indent=2), encoding="utf-8")
+    os.replace(tmp, path)
+    return True, {"key": key, "value": value, "applies": "when the station services next start"}
 
 
 HANDLERS = {

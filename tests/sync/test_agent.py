@@ -180,3 +180,24 @@ def test_resync_command_sends_the_journal_again(agent_for):
     )
     peer.wait(lambda: peer.applied >= last, what="resent from seq 1")
     assert peer.deliveries > before
+
+
+def test_set_config_is_validated_kept_and_used_at_the_next_start(agent_for):
+    agent, peer = agent_for()
+    peer.send_dn(
+        peer.seal(protocol.COMMAND, {"command_id": "s1", "name": "set_config",
+                                     "args": {"key": "kiosk.idle_timeout_s", "value": 45}}),
+        peer.seal(protocol.COMMAND, {"command_id": "s2", "name": "set_config",
+                                     "args": {"key": "kiosk.idle_timeout_s", "value": -1}}),
+        peer.seal(protocol.COMMAND, {"command_id": "s3", "name": "set_config",
+                                     "args": {"key": "station.id", "value": "evil"}}),
+    )
+    peer.wait(lambda: peer.dn_acks and peer.dn_acks[-1].upto == 3, what="applied")
+    results = {e.data["command_id"]: e.data for e in journal.since(agent.store.conn(), 0, 10_000)
+               if e.kind == protocol.COMMAND_RESULT}
+    assert results["s1"]["ok"] and not results["s2"]["ok"] and not results["s3"]["ok"]
+    from edge.config import load_config
+
+    reloaded = load_config(agent.config.station.data_dir / "station.toml")
+    assert reloaded.kiosk.idle_timeout_s == 45
+    assert reloaded.station.id == agent.config.station.id
