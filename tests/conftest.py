@@ -83,6 +83,17 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(skip)
 
 
+@pytest.fixture
+def broker(tmp_path: Path) -> Iterator[object]:
+    """A real mosquitto of the test's own on a free loopback port (stop/restart at will)."""
+    from tests.broker.mosquitto import Mosquitto
+
+    mosq = Mosquitto(tmp_path / "broker")
+    mosq.start()
+    yield mosq
+    mosq.stop()
+
+
 @pytest.fixture(autouse=True)
 def _no_unexpected_errors(
     caplog: pytest.LogCaptureFixture, request: pytest.FixtureRequest

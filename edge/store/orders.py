@@ -34,6 +34,23 @@ TRANSITIONS: dict[str, frozenset[str]] = {
 }
 STATUSES = frozenset(TRANSITIONS)
 PACKABLE = frozenset({"open", "picking", "packing"})
+#: What an order from another channel (assigned by the hub) brings besides its lines.
+SHIPPING_FIELDS = frozenset(
+    {
+        "external_id",
+        "fulfilment",
+        "payment",
+        "paid",
+        "priority",
+        "customer_name",
+        "phone",
+        "address",
+        "carrier",
+        "service_level",
+        "tracking_number",
+        "sort_code",
+    }
+)
 
 
 def _next_number(conn: sqlite3.Connection, station: str) -> str:
@@ -64,19 +81,7 @@ def create(
     subtotal = sum((Decimal(str(l["unit_price"])) * int(l["qty"]) for l in lines), Decimal("0"))
     total = Decimal(str(fields.pop("total", subtotal)))
     fields.setdefault("subtotal", str(subtotal.quantize(Decimal("0.01"))))
-    allowed = {
-        "external_id",
-        "fulfilment",
-        "payment",
-        "paid",
-        "priority",
-        "customer_name",
-        "phone",
-        "address",
-        "carrier",
-        "service_level",
-        "tracking_number",
-        "sort_code",
+    allowed = SHIPPING_FIELDS | {
         "idempotency_key",
         "subtotal",
         "discount",

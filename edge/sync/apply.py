@@ -62,24 +62,7 @@ def _order(conn: sqlite3.Connection, event: Event, config: StationConfig) -> Out
     order = _need(event.data, "order", dict)
     if orders.by_number(conn, order["number"]) is not None:
         return Outcome()  # already here (re-assigned back to this station)
-    fields = {
-        k: order[k]
-        for k in (
-            "external_id",
-            "fulfilment",
-            "payment",
-            "paid",
-            "priority",
-            "customer_name",
-            "phone",
-            "address",
-            "carrier",
-            "service_level",
-            "tracking_number",
-            "sort_code",
-        )
-        if k in order
-    }
+    fields = {k: order[k] for k in orders.SHIPPING_FIELDS if k in order}
     orders.create(
         conn,
         station=config.station.id,

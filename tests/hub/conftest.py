@@ -12,20 +12,11 @@ from cloud.service import Hub
 from edge.sample import seed
 from edge.store import Store
 from edge.sync.agent import SyncAgent
-from tests.broker.mosquitto import Mosquitto
 from tests.cloud import conftest as cloud_fixtures
 from tests.conftest import free_port, write_config
 
 # The hub database: a fresh SQLite file, and a fresh PostgreSQL schema when configured.
 db_url = cloud_fixtures.db_url
-
-
-@pytest.fixture
-def broker(tmp_path):
-    mosq = Mosquitto(tmp_path / "broker")
-    mosq.start()
-    yield mosq
-    mosq.stop()
 
 
 def hub_toml(root: Path, database: str, broker_url: str) -> Path:

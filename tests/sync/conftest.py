@@ -5,16 +5,7 @@ import pytest
 from edge.sample import seed
 from edge.store import Store
 from edge.sync.agent import SyncAgent
-from tests.broker.mosquitto import Mosquitto
 from tests.sync.peer import HubPeer
-
-
-@pytest.fixture
-def broker(tmp_path):
-    mosq = Mosquitto(tmp_path / "broker")
-    mosq.start()
-    yield mosq
-    mosq.stop()
 
 
 @pytest.fixture
