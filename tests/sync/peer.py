@@ -15,7 +15,8 @@ from edge import protocol, wire
 
 
 class HubPeer:
-    def __init__(self, port: int, tenant: str, station: str):
+    def __init__(self, port: int, tenant: str, station: str, *, username: str | None = None,
+                 password: str | None = None):
         self.topics = wire.topics(tenant, station)
         self.station = station
         self.events: dict[int, protocol.Event] = {}
@@ -31,6 +32,8 @@ class HubPeer:
             client_id=f"peer-{station}",
             protocol=mqtt.MQTTv5,
         )
+        if username:
+            self.client.username_pw_set(username, password)
         self.client.on_message = self._on_message
         self.client.on_connect = lambda c, *_: c.subscribe(
             [
