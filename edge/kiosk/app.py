@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import time
 from datetime import timedelta
 from pathlib import Path
 
-from flask import Flask, Response, g, request, session
+from flask import Flask, Response, request, session
 from flask_babel import Babel
 
 from edge import __version__
@@ -57,10 +56,6 @@ def create_app(runtime: Runtime) -> Flask:
             "staff": staff_member(),
             "csrf_token": csrf_token,
         }
-
-    @app.before_request
-    def _start() -> None:
-        g.started = time.perf_counter()
 
     @app.after_request
     def _headers(response: Response) -> Response:
