@@ -31,8 +31,11 @@ from __future__ import annotations
 
 import argparse
 import heapq
+import itertools
 import json
+import logging
 import os
+import queue
 import signal
 import statistics
 import subprocess
@@ -45,7 +48,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -59,7 +62,7 @@ from sqlalchemy.engine import make_url  # noqa: E402
 from cloud import db  # noqa: E402
 from cloud.ingest import check_streams  # noqa: E402
 from cloud.schema import inbox  # noqa: E402
-from edge import protocol, wire  # noqa: E402
+from edge import protocol  # noqa: E402
 from edge.config import StationConfig, load_config  # noqa: E402
 from edge.store import Store, journal, outbox  # noqa: E402
 from edge.store.notify import poke  # noqa: E402
@@ -116,6 +119,7 @@ class CpuMeter:
     def __init__(self, groups: dict[str, Any]):
         self.groups = groups  # name → callable returning pids
         self.before: dict[int, float] = {}
+        self.last: dict[int, float] = {}
         self.used: dict[str, float] = {}
 
     def _sample(self) -> dict[int, float]:
@@ -124,16 +128,24 @@ class CpuMeter:
     def start(self) -> None:
         self.before = self._sample()
 
+    def note(self, pid: int) -> None:
+        """Remember a process's CPU before it is killed."""
+        self.last[pid] = cpu_seconds(pid)
+
     def stop(self) -> dict[str, float]:
         self.used = {
-            name: sum(cpu_seconds(p) - self.before.get(p, 0.0) for p in pids())
+            name: sum(
+                max(cpu_seconds(p), self.last.get(p, 0.0)) - self.before.get(p, 0.0)
+                for p in pids()
+            )
             for name, pids in self.groups.items()
         }
         return self.used
 
     def line(self, wall: float) -> str:
-        parts = [f"{name} {sec:.1f} s ({sec / wall * 100:.0f} %)" for name, sec in self.used.items()]
-        return "  CPU: " + ", ".join(parts) + f"  over {wall:.1f} s wall, 2 cores = 200 %"
+        parts = [f"{name} {sec:.1f} s ({sec / wall * 100:.0f} %)"
+                 for name, sec in self.used.items()]
+        return "  CPU: " + ", ".join(parts) + f" over {wall:.1f} s wall ({os.cpu_count()} cores)"
 
 
 # -- PostgreSQL --------------------------------------------------------------------------------
@@ -179,7 +191,7 @@ def exactly_once(engine: Engine, expected: dict[str, int]) -> list[str]:
 class HubProcess:
     """``printstation hub --role ROLE`` as its own process, its log in a file."""
 
-    MARKERS = {
+    MARKERS: ClassVar[dict[str, tuple[str, ...]]] = {
         "ingest": ("ingest worker subscribed",),
         "web": ("hub ready",),
         "all": ("ingest worker subscribed", "hub ready"),
@@ -311,7 +323,9 @@ def drain_all(
     while True:
         status = {st.id: st.agent.acked_upto() for st in stations if st.agent}
         if all(status[s][0] >= last for s, last in targets.items()):
-            return t0, max(when for _, when in status.values())
+            done = max(when for _, when in status.values())
+            wait_for(lambda: all(st.depth() == 0 for st in stations), 30, "outbox depth 0")
+            return t0, done
         if on_progress is not None:
             on_progress(sum(upto for upto, _ in status.values()))
         if time.monotonic() > deadline:
@@ -320,68 +334,85 @@ def drain_all(
 
 
 # -- 1. raw ceiling ----------------------------------------------------------------------------
-def raw_subscriber(port: int, n: int, topic: str) -> int:
-    """Child process of part 1: counts messages; prints when the N-th arrived."""
-    got, done = 0, threading.Event()
+def mqtt_client() -> mqtt.Client:
+    return mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
 
-    def on_message(_c: Any, _u: Any, _m: Any) -> None:
+
+def raw_peer(port: int, n: int) -> int:
+    """Child process of part 1. Counts messages on ``bench/raw`` and prints when the N-th
+    arrived; answers each ``bench/ping`` on ``bench/pong`` from a worker thread (the hub's
+    shape: callback → queue → worker → publish). Plain paho, QoS 1."""
+    got, done, pings = 0, threading.Event(), queue.Queue[bytes]()
+
+    def on_message(_c: Any, _u: Any, msg: mqtt.MQTTMessage) -> None:
         nonlocal got
+        if msg.topic == "bench/ping":
+            pings.put(bytes(msg.payload))
+            return
         got += 1
         if got >= n:
             done.set()
 
-    client = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
-    client.on_connect = lambda c, *_: c.subscribe(topic, qos=1)
+    def answer() -> None:
+        while True:
+            client.publish("bench/pong", pings.get(), qos=1)
+
+    client = mqtt_client()
+    client.on_connect = lambda c, *_: c.subscribe([("bench/raw", 1), ("bench/ping", 1)])
     client.on_subscribe = lambda *_: print("ready", flush=True)
     client.on_message = on_message
     client.connect("127.0.0.1", port)
     client.loop_start()
+    threading.Thread(target=answer, daemon=True).start()
     done.wait(600)
     print(json.dumps({"last": time.time(), "got": got}), flush=True)
+    sys.stdin.readline()  # the parent closes stdin when it is done
     client.loop_stop()
-    client.disconnect()
     return 0
 
 
-def raw_ceiling(broker: Mosquitto, n: int) -> dict[str, float]:
+def raw_ceiling(broker: Mosquitto, n: int, pings: int = 200) -> dict[str, Any]:
     prev = protocol.GENESIS_HASH
     payloads = []
     for i in range(n):
         event = protocol.seal(i + 1, *event_data(i), prev)
         prev = event.hash
         payloads.append(protocol.canonical_json(event.to_wire()).encode())
-    topic = "bench/raw"
-    sub = subprocess.Popen(
-        [sys.executable, __file__, "--raw-subscriber", str(broker.port), str(n), topic],
-        stdout=subprocess.PIPE,
-        text=True,
+    peer = subprocess.Popen(
+        [sys.executable, __file__, "--raw-peer", str(broker.port), str(n)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
     )
-    assert sub.stdout is not None
-    if sub.stdout.readline().strip() != "ready":
-        raise RuntimeError("the raw subscriber did not start")
-    client = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
-    connected = threading.Event()
-    client.on_connect = lambda *_: connected.set()
+    assert peer.stdout is not None and peer.stdin is not None
+    if peer.stdout.readline().strip() != "ready":
+        raise RuntimeError("the raw peer did not start")
+    client = mqtt_client()
+    subscribed, pongs = threading.Event(), queue.Queue[float]()
+    client.on_connect = lambda c, *_: c.subscribe("bench/pong", qos=1)
+    client.on_subscribe = lambda *_: subscribed.set()
+    client.on_message = lambda *_: pongs.put(time.perf_counter())
     client.connect("127.0.0.1", broker.port)
     client.loop_start()
-    connected.wait(10)
+    subscribed.wait(10)
     t0 = time.time()
-    infos = [client.publish(topic, p, qos=1) for p in payloads]
+    infos = [client.publish("bench/raw", p, qos=1) for p in payloads]
     infos[-1].wait_for_publish(600)
     pubacked = time.time()
-    result = json.loads(sub.stdout.readline())
-    sub.wait(30)
+    result = json.loads(peer.stdout.readline())
+    if result["got"] < n:
+        raise RuntimeError(f"the raw subscriber got {result['got']} of {n} messages")
+    round_trips = []
+    for payload in payloads[:pings]:  # 20 a second, each waits for its answer
+        sent = time.perf_counter()
+        client.publish("bench/ping", payload, qos=1)
+        round_trips.append((pongs.get(timeout=5) - sent) * 1000)
+        time.sleep(0.05)
+    peer.stdin.close()
+    peer.wait(30)
     client.loop_stop()
     client.disconnect()
     wall = result["last"] - t0
-    return {
-        "n": n,
-        "got": result["got"],
-        "bytes": statistics.mean(len(p) for p in payloads),
-        "wall": wall,
-        "rate": n / wall,
-        "puback_wall": pubacked - t0,
-    }
+    return {"n": n, "bytes": statistics.mean(len(p) for p in payloads), "wall": wall,
+            "rate": n / wall, "puback_wall": pubacked - t0, "round_trips": round_trips}
 
 
 # -- 2. drain ----------------------------------------------------------------------------------
@@ -420,103 +451,141 @@ def drain(broker: Mosquitto, admin: str, tmp: Path, n: int) -> dict[str, Any]:
 
 
 # -- 3. live latency ---------------------------------------------------------------------------
+def latencies(agent: TimedAgent, commits: list[tuple[int, float]]) -> list[float]:
+    """Seconds from each event's commit to the first ack covering it."""
+    acks = sorted((t, json.loads(p)["upto"]) for t, p in agent.acks)
+    out, pos, top, when = [], 0, 0, 0.0
+    for seq, committed in commits:
+        while top < seq:
+            when, upto = acks[pos]
+            pos += 1
+            top = max(top, upto)
+        out.append(when - committed)
+    return out
+
+
+def live_worker(spec: dict[str, Any]) -> int:
+    """Child process of part 3: runs some of the stations (paho's select() loop cannot
+    handle file descriptors past 1024, which 100 stations in one process exceed).
+    Registers them, says "ready", reads the start time, commits events on schedule, and
+    prints the latencies as JSON."""
+    root, ids, period = Path(spec["root"]), spec["ids"], 1.0 / spec["rate"]
+    stations = [Station(root, sid, spec["broker"]) for sid in ids]
+    for st in stations:
+        st.append(1)
+        st.start_agent()
+    wait_for(lambda: all(st.depth() == 0 for st in stations), 120, "registration")
+    print("ready", flush=True)
+    begin = float(sys.stdin.readline())
+    measured_from, end = begin + spec["warmup"], begin + spec["warmup"] + spec["seconds"]
+    commits: dict[str, list[tuple[int, float]]] = {sid: [] for sid in ids}
+    lags: list[float] = []
+
+    def produce(mine: list[tuple[int, Station]]) -> None:
+        due = [(begin + period * offset / spec["total"], k) for k, (offset, _) in enumerate(mine)]
+        heapq.heapify(due)
+        while due:
+            when, k = heapq.heappop(due)
+            if when >= end:
+                continue
+            time.sleep(max(0.0, when - time.time()))
+            st = mine[k][1]
+            seq = st.last_seq() + 1
+            committed = st.append(1, start=seq)
+            poke(st.config.runtime_dir, "sync")  # as the kiosk does after its commit
+            lags.append(committed - when)
+            if when >= measured_from:
+                commits[st.id].append((seq, committed))
+            heapq.heappush(due, (when + period, k))
+
+    indexed = list(zip(spec["offsets"], stations, strict=True))
+    producers = [threading.Thread(target=produce, args=(indexed[k::2],)) for k in range(2)]
+    for thread in producers:
+        thread.start()
+    for thread in producers:
+        thread.join()
+    last = {st.id: st.last_seq() for st in stations}
+    wait_for(lambda: all(st.agent and st.agent.acked_upto()[0] >= last[st.id] for st in stations),
+             60, "the last events acked")
+    to_ack = [x for st in stations if st.agent for x in latencies(st.agent, commits[st.id])]
+    ranges = {sid: [c[0][0], c[-1][0]] for sid, c in commits.items() if c}
+    for st in stations:
+        st.close()
+    print(json.dumps({"to_ack": to_ack, "lags": lags, "ranges": ranges, "last": last}),
+          flush=True)
+    return 0
+
+
 def live(
-    broker: Mosquitto, admin: str, tmp: Path, count: int, rate: float, seconds: float
+    broker: Mosquitto, admin: str, tmp: Path, count: int, rate: float, seconds: float, procs: int
 ) -> dict[str, Any]:
     warmup = 3.0
+    ids = [f"st-{i:03d}" for i in range(count)]
     with pg_schema(admin) as url:
         hub = HubProcess(hub_toml(tmp / "hub-live", url, broker.url), "all", tmp / "hub-live.log")
         engine = db.make_engine(url)
-        stations = [Station(tmp / "live", f"st-{i:03d}", broker.url) for i in range(count)]
+        workers: list[subprocess.Popen[str]] = []
         try:
             hub.wait_ready()
-            register(stations, timeout=120)
-            for st in stations:
-                st.start_agent()
-            wait_for(lambda: all(st.agent and st.agent.connected.is_set() for st in stations),
-                     60, "every agent connected")
-            commits: dict[str, list[tuple[int, float]]] = {st.id: [] for st in stations}
-            lags: list[float] = []
-            period = 1.0 / rate
-            begin = time.time() + 0.5
-            end = begin + warmup + seconds
-
-            def produce(mine: list[Station]) -> None:
-                due = [(begin + period * stations.index(st) / len(stations), k)
-                       for k, st in enumerate(mine)]
-                heapq.heapify(due)
-                while due:
-                    when, k = heapq.heappop(due)
-                    if when >= end:
-                        continue
-                    now = time.time()
-                    if when > now:
-                        time.sleep(when - now)
-                    st = mine[k]
-                    seq = st.last_seq() + 1
-                    committed = st.append(1, start=seq)
-                    poke(st.config.runtime_dir, "sync")
-                    lags.append(committed - when)
-                    if when >= begin + warmup:
-                        commits[st.id].append((seq, committed))
-                    heapq.heappush(due, (when + period, k))
-
-            threads_n = 4
-            producers = [
-                threading.Thread(target=produce, args=(stations[k::threads_n],), daemon=True)
-                for k in range(threads_n)
-            ]
+            for k in range(procs):
+                spec = {"root": str(tmp / "live"), "broker": broker.url, "ids": ids[k::procs],
+                        "offsets": list(range(count))[k::procs], "total": count, "rate": rate,
+                        "warmup": warmup, "seconds": seconds}
+                workers.append(subprocess.Popen(
+                    [sys.executable, __file__, "--live-worker", json.dumps(spec)],
+                    stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True))
+            for proc in workers:
+                assert proc.stdout is not None
+                if proc.stdout.readline().strip() != "ready":
+                    raise RuntimeError("a live worker failed to start its stations")
             meter = CpuMeter({
-                "stations (bench process)": lambda: [os.getpid()],
+                f"stations ({procs} processes)": lambda: [p.pid for p in workers],
                 "hub": lambda: [hub.proc.pid],
                 "postgres": postgres_pids,
                 "mosquitto": lambda: [broker.pid],
             })
             meter.start()
-            for thread in producers:
-                thread.start()
-            for thread in producers:
-                thread.join()
+            begin = time.time() + 0.5
+            for proc in workers:
+                assert proc.stdin is not None
+                proc.stdin.write(f"{begin}\n")
+                proc.stdin.flush()
+            time.sleep(max(0.0, begin + warmup + seconds - time.time()))
             meter.stop()
-            last = {st.id: st.last_seq() for st in stations}
-            wait_for(lambda: all(st.agent.acked_upto()[0] >= last[st.id]  # type: ignore[union-attr]
-                                 for st in stations), 60, "the last events acked")
-            to_ack = []
-            for st in stations:
-                assert st.agent is not None
-                acks = sorted((t, json.loads(p)["upto"]) for t, p in st.agent.acks)
-                pos, top = 0, 0
-                for seq, committed in commits[st.id]:
-                    while top < seq:
-                        t, upto = acks[pos]
-                        pos += 1
-                        top = max(top, upto)
-                    to_ack.append(t - committed)
-            hub_side = hub_stamps(engine, {st.id: commits[st.id] for st in stations})
+            results = []
+            for proc in workers:
+                assert proc.stdout is not None
+                results.append(json.loads(proc.stdout.readline()))
+            for proc in workers:
+                proc.wait(30)
+            ranges = {sid: r for res in results for sid, r in res["ranges"].items()}
+            hub_side = hub_stamps(engine, ranges)
+            last = {sid: n for res in results for sid, n in res["last"].items()}
             problems = exactly_once(engine, last)
         finally:
-            for st in stations:
-                st.close()
+            for proc in workers:
+                if proc.poll() is None:
+                    proc.kill()
+                    proc.wait(10)
             hub.stop()
             engine.dispose()
+    to_ack = [x * 1000 for res in results for x in res["to_ack"]]
+    lags = [x for res in results for x in res["lags"]]
     return {
         "stations": count, "rate": rate, "seconds": seconds, "events": len(to_ack),
-        "to_ack": [s * 1000 for s in to_ack], "hub_side": hub_side,
-        "lag_p99": pct(lags, 0.99) * 1000, "problems": problems,
-        "cpu": meter.line(seconds + warmup),
+        "to_ack": to_ack, "hub_side": hub_side, "lag_p99": pct(lags, 0.99) * 1000,
+        "problems": problems, "cpu": meter.line(warmup + seconds),
     }
 
 
-def hub_stamps(engine: Engine, commits: dict[str, list[tuple[int, float]]]) -> list[float]:
-    """Event ``at`` → inbox ``received_at`` in ms, for the measured events."""
+def hub_stamps(engine: Engine, ranges: dict[str, list[int]]) -> list[float]:
+    """Event ``at`` → inbox ``received_at`` in ms, for the measured seqs of each station."""
     out = []
     with db.read_only(engine) as conn:
-        for station, done in commits.items():
-            if not done:
-                continue
+        for station, (first, last) in ranges.items():
             rows = conn.execute(
                 select(inbox.c.at, inbox.c.received_at).where(
-                    inbox.c.station == station, inbox.c.seq.between(done[0][0], done[-1][0])
+                    inbox.c.station == station, inbox.c.seq.between(first, last)
                 )
             ).all()
             out += [
@@ -553,6 +622,7 @@ def scaling(
 
             def maybe_kill(acked: int) -> None:
                 if kill and not killed_at and acked >= total * 0.4:
+                    meter.note(ingest[0].proc.pid)
                     ingest[0].kill()
                     killed_at.append(time.time())
 
@@ -567,6 +637,8 @@ def scaling(
             t0, t_end = drain_all(stations, timeout=600, on_progress=maybe_kill)
             wall = t_end - t0
             meter.stop()
+            gaps = [longest_gap(t0, st.agent) for st in stations if st.agent]
+            resends = sum(resend_requests(st.agent) for st in stations if st.agent)
             problems = exactly_once(engine, {st.id: st.last_seq() for st in stations})
         finally:
             for st in stations:
@@ -577,8 +649,20 @@ def scaling(
     return {
         "workers": workers, "n": each * spread, "wall": wall, "rate": each * spread / wall,
         "killed_after": killed_at[0] - t0 if killed_at else None, "problems": problems,
+        "stalled": sum(g > 5 for g in gaps), "resends": resends, "longest_gap": max(gaps),
         "cpu": meter.line(wall),
     }
+
+
+def resend_requests(agent: TimedAgent) -> int:
+    """Acks that asked the station to send again (the hub saw a gap in the stream)."""
+    return sum(json.loads(p).get("resend_from") is not None for _, p in agent.acks)
+
+
+def longest_gap(t0: float, agent: TimedAgent) -> float:
+    """The longest time the station went without an ack (a stall shows the ack timeout)."""
+    times = [t0, *sorted(t for t, _ in agent.acks)]
+    return max(b - a for a, b in itertools.pairwise(times))
 
 
 # -- report ------------------------------------------------------------------------------------
@@ -594,70 +678,140 @@ def main() -> int:
     parser.add_argument("--parts", default="raw,drain,live,scale",
                         help="comma-separated subset of raw,drain,live,scale")
     parser.add_argument("--pg", default=os.environ.get("PRINTSTATION_TEST_PG", DEFAULT_PG))
-    parser.add_argument("--raw-subscriber", nargs=3, help=argparse.SUPPRESS)
+    parser.add_argument("--live-procs", type=int, default=4,
+                        help="processes the live stations are spread over")
+    parser.add_argument("--raw-peer", nargs=2, help=argparse.SUPPRESS)
+    parser.add_argument("--live-worker", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.raw_subscriber:
-        port, count, topic = args.raw_subscriber
-        return raw_subscriber(int(port), int(count), topic)
+    if args.raw_peer:
+        return raw_peer(int(args.raw_peer[0]), int(args.raw_peer[1]))
+    if args.live_worker:
+        return live_worker(json.loads(args.live_worker))
     n = args.events or (10_000 if args.quick else 50_000)
     seconds = args.seconds or (15.0 if args.quick else 60.0)
     parts = set(args.parts.split(","))
 
+    logging.basicConfig(level=logging.WARNING, format="  (log) %(name)s: %(message)s")
     with tempfile.TemporaryDirectory(prefix="bench-sync-") as tmp_name:
         tmp = Path(tmp_name)
-        broker = Mosquitto(tmp / "broker")
+        # Production hub.conf keeps 1000 queued messages per client; the naive subscriber of
+        # part 1 falls that far behind and would lose messages, so the bench broker keeps more.
+        broker = Mosquitto(tmp / "broker", extra_config="max_queued_messages 200000")
         broker.start()
         try:
             raw = raw_ceiling(broker, n) if "raw" in parts else None
             if raw:
-                print(f"1. raw ceiling: paho QoS 1, one message per event "
-                      f"({raw['bytes']:.0f} B JSON), publisher → subscriber process")
-                print(f"  {raw['n']} messages in {raw['wall']:.2f} s = {raw['rate']:.0f} msg/s "
-                      f"(last PUBACK at {raw['puback_wall']:.2f} s; in-flight window 20)")
+                report_raw(raw)
             if "drain" in parts:
-                d = drain(broker, args.pg, tmp, n)
-                print(f"2. drain: one station, {d['n']} events backlog (filled in "
-                      f"{d['fill']:.1f} s), agent start → last ack; hub --role all, PostgreSQL")
-                print(f"  {d['wall']:.2f} s = {d['rate']:.0f} events/s, {d['acks']} acks")
-                print(d["cpu"])
-                if raw:
-                    ratio = d["rate"] / raw["rate"]
-                    print(f"  target ≥ 1.5× raw ceiling ({1.5 * raw['rate']:.0f}/s): "
-                          f"{ratio:.2f}× {verdict(ratio >= 1.5)}")
-                print(f"  target < 10 s: {verdict(d['wall'] < 10)}")
-                print(f"  inbox exactly 1..{d['n'] + 1} once: "
-                      + ("yes ✔" if not d["problems"] else "NO ✘ " + "; ".join(d["problems"])))
+                report_drain(drain(broker, args.pg, tmp, n), raw)
             if "live" in parts:
-                lv = live(broker, args.pg, tmp, args.stations, args.rate, seconds)
-                ms, hub_ms = lv["to_ack"], lv["hub_side"]
-                print(f"3. live: {lv['stations']} stations × {lv['rate']:g} events/s for "
-                      f"{lv['seconds']:.0f} s (after a 3 s warm-up), {lv['events']} events (ms)")
-                print(f"  station commit → ack arrives   p50 {pct(ms, 0.5):6.1f}  p99 "
-                      f"{pct(ms, 0.99):6.1f}  max {max(ms):6.1f}  (upper bound of hub commit)")
-                print(f"  event at → hub received_at     p50 {pct(hub_ms, 0.5):6.1f}  p99 "
-                      f"{pct(hub_ms, 0.99):6.1f}  max {max(hub_ms):6.1f}  (hub's stamps, 1 ms)")
-                print(f"  producer lag p99 {lv['lag_p99']:.1f} ms (commit behind schedule)")
-                print(lv["cpu"])
-                print(f"  target p99 ≤ 50 ms (commit → ack): {verdict(pct(ms, 0.99) <= 50)}")
-                print("  inbox exactly 1..n once per station: "
-                      + ("yes ✔" if not lv["problems"] else "NO ✘ " + "; ".join(lv["problems"])))
+                lv = live(broker, args.pg, tmp, args.stations, args.rate, seconds, args.live_procs)
+                report_live(lv, raw)
             if "scale" in parts:
-                print(f"4. ingest scaling: {n} events over {args.scale_stations} stations, "
-                      "N × hub --role ingest + 1 × --role web, PostgreSQL")
-                base = None
-                for workers in (1, 2, 3):
-                    r = scaling(broker, args.pg, tmp, workers, n, args.scale_stations,
-                                kill=workers == 3)
-                    base = base or r["rate"]
-                    killed = (f", one worker SIGKILLed at {r['killed_after']:.1f} s"
-                              if r["killed_after"] is not None else "")
-                    print(f"  {workers} worker(s): {r['wall']:6.2f} s = {r['rate']:6.0f} events/s "
-                          f"({r['rate'] / base:.2f}× one worker){killed}; exactly once: "
-                          + ("yes ✔" if not r["problems"] else "NO ✘ " + "; ".join(r["problems"])))
-                    print("  " + r["cpu"])
+                runs = [
+                    scaling(broker, args.pg, tmp, w, n, args.scale_stations, kill=w == 3)
+                    for w in (1, 2, 3)
+                ]
+                report_scaling(runs, args.scale_stations)
         finally:
             broker.stop()
     return 0
+
+
+def table(title: str, header: list[str], rows: list[list[str]]) -> None:
+    print(f"\n{title}\n")
+    print("| " + " | ".join(header) + " |")
+    print("|" + "|".join("---" for _ in header) + "|")
+    for row in rows:
+        print("| " + " | ".join(row) + " |")
+
+
+def once(problems: list[str]) -> str:
+    return "yes ✔" if not problems else "NO ✘ " + "; ".join(problems)
+
+
+def spread3(ms: list[float]) -> str:
+    return f"{pct(ms, 0.5):.1f} / {pct(ms, 0.99):.1f} / {max(ms):.1f} ms"
+
+
+def report_raw(raw: dict[str, Any]) -> None:
+    table(
+        f"1. Raw ceiling: plain paho, QoS 1, one {raw['bytes']:.0f}-byte event per message",
+        ["figure", "value"],
+        [
+            [f"{raw['n']:,} messages, publisher → subscriber process (window 20)",
+             f"{raw['wall']:.2f} s = {raw['rate']:,.0f} msg/s (last PUBACK at "
+             f"{raw['puback_wall']:.2f} s)"],
+            [f"round trip publish → peer's worker thread → reply, {len(raw['round_trips'])} "
+             "at 20/s: p50 / p99 / max", spread3(raw["round_trips"])],
+        ],
+    )
+
+
+def report_drain(d: dict[str, Any], raw: dict[str, Any] | None) -> None:
+    target = f"< 10 s: {verdict(d['wall'] < 10)}"
+    ceiling = "—"
+    if raw:
+        ratio = d["rate"] / raw["rate"]
+        target = (f"≥ 1.5× ceiling = {1.5 * raw['rate']:,.0f}/s: {ratio:.2f}× "
+                  f"{verdict(ratio >= 1.5)}; " + target)
+        ceiling = f"{raw['rate']:,.0f} msg/s"
+    table(
+        f"2. Drain: one station, {d['n']:,}-event backlog (filled in {d['fill']:.1f} s), agent "
+        "start → ack of the last event; hub --role all on PostgreSQL",
+        ["figure", "station → hub", "raw ceiling", "target"],
+        [
+            ["backlog drained", f"{d['wall']:.2f} s = {d['rate']:,.0f} events/s "
+             f"({d['acks']} acks)", ceiling, target],
+            [f"inbox holds seqs 1..{d['n'] + 1:,} once each, all applied", once(d["problems"]),
+             "", ""],
+        ],
+    )
+    print(d["cpu"])
+
+
+def report_live(lv: dict[str, Any], raw: dict[str, Any] | None) -> None:
+    ms, hub_ms = lv["to_ack"], lv["hub_side"]
+    rows = [
+        ["station commit → ack arrives at the station (upper bound of the hub's commit)",
+         spread3(ms), f"p99 ≤ 50 ms: {verdict(pct(ms, 0.99) <= 50)}"],
+        ["event `at` → inbox `received_at` (the hub's stamps, 1 ms resolution, taken before "
+         "the hub's commit)", spread3(hub_ms), "—"],
+    ]
+    if raw:
+        rows.append(["baseline: raw paho round trip (part 1)", spread3(raw["round_trips"]), "—"])
+    table(
+        f"3. Live: {lv['stations']} stations × {lv['rate']:g} events/s, {lv['seconds']:.0f} s "
+        f"after a 3 s warm-up, {lv['events']:,} events; hub --role all on PostgreSQL",
+        ["figure", "p50 / p99 / max", "target"],
+        rows,
+    )
+    print(f"  inbox exactly 1..n once per station: {once(lv['problems'])}; station commits "
+          f"behind schedule p99 {lv['lag_p99']:.1f} ms")
+    print(lv["cpu"])
+
+
+def report_scaling(runs: list[dict[str, Any]], spread: int) -> None:
+    base = runs[0]["rate"]
+    rows = []
+    for r in runs:
+        note = ""
+        if r["killed_after"] is not None:
+            note = f"one worker SIGKILLed at {r['killed_after']:.1f} s; " + (
+                f"{r['stalled']} station(s) stalled, the longest {r['longest_gap']:.1f} s "
+                "without an ack" if r["stalled"] else
+                f"no station stalled (longest wait for an ack {r['longest_gap']:.1f} s)")
+        rows.append([str(r["workers"]), f"{r['wall']:.2f} s", f"{r['rate']:,.0f}",
+                     f"{r['rate'] / base:.2f}×", str(r["resends"]), once(r["problems"]), note])
+    table(
+        f"4. Ingest scaling: {runs[0]['n']:,} events over {spread} stations, N × hub --role "
+        "ingest + 1 × --role web on PostgreSQL",
+        ["ingest workers", "drained in", "events/s", "vs 1 worker", "resend requests",
+         "exactly once", "note"],
+        rows,
+    )
+    for r in runs:
+        print(f"  {r['workers']} worker(s):" + r["cpu"][len("  CPU:"):])
 
 
 if __name__ == "__main__":
