@@ -186,9 +186,10 @@ class PrinterWorker(threading.Thread):
             )
             self._apply_status(after)
             return
-        self._finish(job_id, print_jobs.mark_done, None)
+        # The state first: _finish announces the change, and the status file is written from it.
         self.state.printed += 1
         self.state.last_job_at = datetime.now(UTC).isoformat(timespec="seconds")
+        self._finish(job_id, print_jobs.mark_done, None)
         log.info(
             "printer %s: job %d (%s) printed, %d bytes in %.1f ms",
             self.printer,
