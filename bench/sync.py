@@ -1,30 +1,36 @@
 """Benchmark: station → hub sync over one real mosquitto, the hub on PostgreSQL.
 
-All parts run in one process of this script, on the same broker (started here on a free port):
+One run, one broker (started here on a free port, anonymous, production's limits except a
+larger message queue per client, see ``main``); each hub part gets a fresh PostgreSQL schema,
+dropped afterwards.
 
 1. Raw ceiling: plain paho, QoS 1, one MQTT message per event (a real sealed event as JSON,
-   about 300 bytes), a publisher here and a subscriber in its own process; paho's default
-   in-flight window (20). Messages/s until the subscriber has all N.
-2. Drain: a real station (``SyncAgent`` here, its own SQLite store) registered at the hub,
-   then N events appended to its journal while it is stopped; time from the agent's start
-   (it connects at once) until the hub's ack covers the last event. The hub is
-   ``printstation hub --role all`` as a process on a fresh PostgreSQL schema. Then the hub's
-   inbox must hold exactly seqs 1..N, each applied once.
-3. Live latency: S stations (real ``SyncAgent`` s, one SQLite store each, all in this
-   process) each committing R events/s, poking the agent as the kiosk does. Per event:
-   station commit → ack arrival at the station (an upper bound of the hub's commit, which
-   happens before the ack is sent), and the hub's own stamps: event ``at`` (taken inside
-   the station's transaction) → inbox ``received_at`` (taken inside the hub's transaction,
-   before its commit; both with millisecond resolution).
+   about 300 bytes), from here to a peer process; paho's default in-flight window (20).
+   Messages/s until the peer has all N. Then the round trip of single messages to the
+   peer, which answers from a worker thread as the hub does: the transport's latency floor.
+2. Drain: a real station (``SyncAgent`` in this process, its own SQLite store) registered at
+   the hub, then N events appended to its journal while its agent is stopped; time from the
+   agent's start (it connects at once) until the ack covering the last event arrives (the
+   outbox depth is then checked to reach 0). The hub is ``printstation hub --role all`` as a
+   process. Its inbox must then hold exactly seqs 1..N, each applied once.
+3. Live latency: S stations × R events/s, real ``SyncAgent`` s with a SQLite store each, spread
+   over several processes (paho's select() loop fails on file descriptors past 1024, which
+   100 stations in one process exceed). Each event is committed on schedule and the agent
+   poked as the kiosk does. Measured per event: station commit → arrival of the ack that
+   covers it (an upper bound of the hub's commit, which precedes the ack), and the hub's own
+   stamps, event ``at`` (taken in the station's transaction) → inbox ``received_at`` (taken
+   in the hub's transaction before its commit; both with millisecond resolution).
 4. Ingest scaling: 1, 2 and 3 ``printstation hub --role ingest`` processes plus one
-   ``--role web`` draining the same backlog (N events spread over several stations); in the
-   3-worker run one ingest worker is SIGKILLed mid-run. After each run the inbox must hold
-   exactly seqs 1..n of every station.
+   ``--role web`` draining N events spread over several stations; in the 3-worker run one
+   ingest worker is SIGKILLed at 40 %. Printed: events/s, the acks that asked a station to
+   resend (the hub saw a gap), and whether the inbox holds exactly seqs 1..n per station.
 
-CPU seconds of each process (from /proc) are printed next to the figures of parts 2-4.
+CPU seconds of every process involved (from /proc) are printed under parts 2-4. Nothing is
+asserted: the figures and the target verdicts are printed, and the exit status is 0.
 
 Usage: python bench/sync.py [--quick] [--events 50000] [--stations 100] [--rate 2]
-       [--seconds 60] [--scale-stations 10] [--pg postgresql://postgres@127.0.0.1:5432/test]
+       [--seconds 60] [--scale-stations 10] [--live-procs 4] [--parts raw,drain,live,scale]
+       [--pg postgresql://postgres@127.0.0.1:5432/test]
 """
 
 from __future__ import annotations
@@ -135,16 +141,16 @@ class CpuMeter:
     def stop(self) -> dict[str, float]:
         self.used = {
             name: sum(
-                max(cpu_seconds(p), self.last.get(p, 0.0)) - self.before.get(p, 0.0)
-                for p in pids()
+                max(cpu_seconds(p), self.last.get(p, 0.0)) - self.before.get(p, 0.0) for p in pids()
             )
             for name, pids in self.groups.items()
         }
         return self.used
 
     def line(self, wall: float) -> str:
-        parts = [f"{name} {sec:.1f} s ({sec / wall * 100:.0f} %)"
-                 for name, sec in self.used.items()]
+        parts = [
+            f"{name} {sec:.1f} s ({sec / wall * 100:.0f} %)" for name, sec in self.used.items()
+        ]
         return "  CPU: " + ", ".join(parts) + f" over {wall:.1f} s wall ({os.cpu_count()} cores)"
 
 
@@ -241,6 +247,7 @@ class TimedAgent(SyncAgent):
     def __init__(self, config: StationConfig, store: Store):
         super().__init__(config, store)
         self.acks: list[tuple[float, bytes]] = []
+        self._seen, self._best, self._when = 0, 0, 0.0
 
     def _on_message(self, client: mqtt.Client, userdata: Any, msg: mqtt.MQTTMessage) -> None:
         if msg.topic == self.topics.up_ack:
@@ -248,13 +255,13 @@ class TimedAgent(SyncAgent):
         super()._on_message(client, userdata, msg)
 
     def acked_upto(self) -> tuple[int, float]:
-        """The highest ``upto`` acked so far and when it arrived."""
-        best, when = 0, 0.0
-        for at, payload in list(self.acks):
+        """The highest ``upto`` acked so far and when it arrived (parses only new acks)."""
+        for at, payload in self.acks[self._seen : len(self.acks)]:
+            self._seen += 1
             upto = json.loads(payload)["upto"]
-            if upto > best:
-                best, when = upto, at
-        return best, when
+            if upto > self._best:
+                self._best, self._when = upto, at
+        return self._best, self._when
 
 
 class Station:
@@ -380,7 +387,9 @@ def raw_ceiling(broker: Mosquitto, n: int, pings: int = 200) -> dict[str, Any]:
         payloads.append(protocol.canonical_json(event.to_wire()).encode())
     peer = subprocess.Popen(
         [sys.executable, __file__, "--raw-peer", str(broker.port), str(n)],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
     )
     assert peer.stdout is not None and peer.stdin is not None
     if peer.stdout.readline().strip() != "ready":
@@ -411,8 +420,14 @@ def raw_ceiling(broker: Mosquitto, n: int, pings: int = 200) -> dict[str, Any]:
     client.loop_stop()
     client.disconnect()
     wall = result["last"] - t0
-    return {"n": n, "bytes": statistics.mean(len(p) for p in payloads), "wall": wall,
-            "rate": n / wall, "puback_wall": pubacked - t0, "round_trips": round_trips}
+    return {
+        "n": n,
+        "bytes": statistics.mean(len(p) for p in payloads),
+        "wall": wall,
+        "rate": n / wall,
+        "puback_wall": pubacked - t0,
+        "round_trips": round_trips,
+    }
 
 
 # -- 2. drain ----------------------------------------------------------------------------------
@@ -428,26 +443,36 @@ def drain(broker: Mosquitto, admin: str, tmp: Path, n: int) -> dict[str, Any]:
             station.append(n, start=1)
             fill = time.time() - t_fill
             last = station.last_seq()
-            meter = CpuMeter({
-                "station (bench process)": lambda: [os.getpid()],
-                "hub": lambda: [hub.proc.pid],
-                "postgres": postgres_pids,
-                "mosquitto": lambda: [broker.pid],
-            })
+            meter = CpuMeter(
+                {
+                    "station (bench process)": lambda: [os.getpid()],
+                    "hub": lambda: [hub.proc.pid],
+                    "postgres": postgres_pids,
+                    "mosquitto": lambda: [broker.pid],
+                }
+            )
             meter.start()
             t0, t_end = drain_all([station], timeout=600)
             wall = t_end - t0
             meter.stop()
             agent = station.agent
             assert agent is not None
-            acks = len(agent.acks)
+            acks, resends = len(agent.acks), resend_requests(agent)
             problems = exactly_once(engine, {station.id: last})
         finally:
             station.close()
             hub.stop()
             engine.dispose()
-    return {"n": n, "fill": fill, "wall": wall, "rate": n / wall, "acks": acks,
-            "problems": problems, "cpu": meter.line(wall)}
+    return {
+        "n": n,
+        "fill": fill,
+        "wall": wall,
+        "rate": n / wall,
+        "acks": acks,
+        "resends": resends,
+        "problems": problems,
+        "cpu": meter.line(wall),
+    }
 
 
 # -- 3. live latency ---------------------------------------------------------------------------
@@ -505,14 +530,16 @@ def live_worker(spec: dict[str, Any]) -> int:
     for thread in producers:
         thread.join()
     last = {st.id: st.last_seq() for st in stations}
-    wait_for(lambda: all(st.agent and st.agent.acked_upto()[0] >= last[st.id] for st in stations),
-             60, "the last events acked")
+    wait_for(
+        lambda: all(st.agent and st.agent.acked_upto()[0] >= last[st.id] for st in stations),
+        60,
+        "the last events acked",
+    )
     to_ack = [x for st in stations if st.agent for x in latencies(st.agent, commits[st.id])]
     ranges = {sid: [c[0][0], c[-1][0]] for sid, c in commits.items() if c}
     for st in stations:
         st.close()
-    print(json.dumps({"to_ack": to_ack, "lags": lags, "ranges": ranges, "last": last}),
-          flush=True)
+    print(json.dumps({"to_ack": to_ack, "lags": lags, "ranges": ranges, "last": last}), flush=True)
     return 0
 
 
@@ -528,22 +555,36 @@ def live(
         try:
             hub.wait_ready()
             for k in range(procs):
-                spec = {"root": str(tmp / "live"), "broker": broker.url, "ids": ids[k::procs],
-                        "offsets": list(range(count))[k::procs], "total": count, "rate": rate,
-                        "warmup": warmup, "seconds": seconds}
-                workers.append(subprocess.Popen(
-                    [sys.executable, __file__, "--live-worker", json.dumps(spec)],
-                    stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True))
+                spec = {
+                    "root": str(tmp / "live"),
+                    "broker": broker.url,
+                    "ids": ids[k::procs],
+                    "offsets": list(range(count))[k::procs],
+                    "total": count,
+                    "rate": rate,
+                    "warmup": warmup,
+                    "seconds": seconds,
+                }
+                workers.append(
+                    subprocess.Popen(
+                        [sys.executable, __file__, "--live-worker", json.dumps(spec)],
+                        stdin=subprocess.PIPE,
+                        stdout=subprocess.PIPE,
+                        text=True,
+                    )
+                )
             for proc in workers:
                 assert proc.stdout is not None
                 if proc.stdout.readline().strip() != "ready":
                     raise RuntimeError("a live worker failed to start its stations")
-            meter = CpuMeter({
-                f"stations ({procs} processes)": lambda: [p.pid for p in workers],
-                "hub": lambda: [hub.proc.pid],
-                "postgres": postgres_pids,
-                "mosquitto": lambda: [broker.pid],
-            })
+            meter = CpuMeter(
+                {
+                    f"stations ({procs} processes)": lambda: [p.pid for p in workers],
+                    "hub": lambda: [hub.proc.pid],
+                    "postgres": postgres_pids,
+                    "mosquitto": lambda: [broker.pid],
+                }
+            )
             meter.start()
             begin = time.time() + 0.5
             for proc in workers:
@@ -572,9 +613,15 @@ def live(
     to_ack = [x * 1000 for res in results for x in res["to_ack"]]
     lags = [x for res in results for x in res["lags"]]
     return {
-        "stations": count, "rate": rate, "seconds": seconds, "events": len(to_ack),
-        "to_ack": to_ack, "hub_side": hub_side, "lag_p99": pct(lags, 0.99) * 1000,
-        "problems": problems, "cpu": meter.line(warmup + seconds),
+        "stations": count,
+        "rate": rate,
+        "seconds": seconds,
+        "events": len(to_ack),
+        "to_ack": to_ack,
+        "hub_side": hub_side,
+        "lag_p99": pct(lags, 0.99) * 1000,
+        "problems": problems,
+        "cpu": meter.line(warmup + seconds),
     }
 
 
@@ -589,8 +636,10 @@ def hub_stamps(engine: Engine, ranges: dict[str, list[int]]) -> list[float]:
                 )
             ).all()
             out += [
-                (datetime.fromisoformat(r.received_at) - datetime.fromisoformat(r.at))
-                .total_seconds() * 1000
+                (
+                    datetime.fromisoformat(r.received_at) - datetime.fromisoformat(r.at)
+                ).total_seconds()
+                * 1000
                 for r in rows
             ]
     return out
@@ -626,13 +675,15 @@ def scaling(
                     ingest[0].kill()
                     killed_at.append(time.time())
 
-            meter = CpuMeter({
-                "stations (bench process)": lambda: [os.getpid()],
-                **{f"ingest {k}": (lambda p=p: [p.proc.pid]) for k, p in enumerate(ingest)},
-                "web": lambda: [web.proc.pid],
-                "postgres": postgres_pids,
-                "mosquitto": lambda: [broker.pid],
-            })
+            meter = CpuMeter(
+                {
+                    "stations (bench process)": lambda: [os.getpid()],
+                    **{f"ingest {k}": (lambda p=p: [p.proc.pid]) for k, p in enumerate(ingest)},
+                    "web": lambda: [web.proc.pid],
+                    "postgres": postgres_pids,
+                    "mosquitto": lambda: [broker.pid],
+                }
+            )
             meter.start()
             t0, t_end = drain_all(stations, timeout=600, on_progress=maybe_kill)
             wall = t_end - t0
@@ -647,9 +698,15 @@ def scaling(
                 proc.stop()
             engine.dispose()
     return {
-        "workers": workers, "n": each * spread, "wall": wall, "rate": each * spread / wall,
-        "killed_after": killed_at[0] - t0 if killed_at else None, "problems": problems,
-        "stalled": sum(g > 5 for g in gaps), "resends": resends, "longest_gap": max(gaps),
+        "workers": workers,
+        "n": each * spread,
+        "wall": wall,
+        "rate": each * spread / wall,
+        "killed_after": killed_at[0] - t0 if killed_at else None,
+        "problems": problems,
+        "stalled": sum(g > 5 for g in gaps),
+        "resends": resends,
+        "longest_gap": max(gaps),
         "cpu": meter.line(wall),
     }
 
@@ -673,13 +730,21 @@ def main() -> int:
     parser.add_argument("--stations", type=int, default=100, help="stations in the live part")
     parser.add_argument("--rate", type=float, default=2.0, help="events/s per live station")
     parser.add_argument("--seconds", type=float, help="live measuring time (60; quick 15)")
-    parser.add_argument("--scale-stations", type=int, default=10,
-                        help="stations sharing the backlog in the ingest-scaling part")
-    parser.add_argument("--parts", default="raw,drain,live,scale",
-                        help="comma-separated subset of raw,drain,live,scale")
+    parser.add_argument(
+        "--scale-stations",
+        type=int,
+        default=10,
+        help="stations sharing the backlog in the ingest-scaling part",
+    )
+    parser.add_argument(
+        "--parts",
+        default="raw,drain,live,scale",
+        help="comma-separated subset of raw,drain,live,scale",
+    )
     parser.add_argument("--pg", default=os.environ.get("PRINTSTATION_TEST_PG", DEFAULT_PG))
-    parser.add_argument("--live-procs", type=int, default=4,
-                        help="processes the live stations are spread over")
+    parser.add_argument(
+        "--live-procs", type=int, default=4, help="processes the live stations are spread over"
+    )
     parser.add_argument("--raw-peer", nargs=2, help=argparse.SUPPRESS)
     parser.add_argument("--live-worker", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -739,11 +804,16 @@ def report_raw(raw: dict[str, Any]) -> None:
         f"1. Raw ceiling: plain paho, QoS 1, one {raw['bytes']:.0f}-byte event per message",
         ["figure", "value"],
         [
-            [f"{raw['n']:,} messages, publisher → subscriber process (window 20)",
-             f"{raw['wall']:.2f} s = {raw['rate']:,.0f} msg/s (last PUBACK at "
-             f"{raw['puback_wall']:.2f} s)"],
-            [f"round trip publish → peer's worker thread → reply, {len(raw['round_trips'])} "
-             "at 20/s: p50 / p99 / max", spread3(raw["round_trips"])],
+            [
+                f"{raw['n']:,} messages, publisher → subscriber process (window 20)",
+                f"{raw['wall']:.2f} s = {raw['rate']:,.0f} msg/s (last PUBACK at "
+                f"{raw['puback_wall']:.2f} s)",
+            ],
+            [
+                f"round trip publish → peer's worker thread → reply, {len(raw['round_trips'])} "
+                "at 20/s: p50 / p99 / max",
+                spread3(raw["round_trips"]),
+            ],
         ],
     )
 
@@ -753,18 +823,29 @@ def report_drain(d: dict[str, Any], raw: dict[str, Any] | None) -> None:
     ceiling = "—"
     if raw:
         ratio = d["rate"] / raw["rate"]
-        target = (f"≥ 1.5× ceiling = {1.5 * raw['rate']:,.0f}/s: {ratio:.2f}× "
-                  f"{verdict(ratio >= 1.5)}; " + target)
+        target = (
+            f"≥ 1.5× ceiling = {1.5 * raw['rate']:,.0f}/s: {ratio:.2f}× "
+            f"{verdict(ratio >= 1.5)}; " + target
+        )
         ceiling = f"{raw['rate']:,.0f} msg/s"
     table(
         f"2. Drain: one station, {d['n']:,}-event backlog (filled in {d['fill']:.1f} s), agent "
         "start → ack of the last event; hub --role all on PostgreSQL",
         ["figure", "station → hub", "raw ceiling", "target"],
         [
-            ["backlog drained", f"{d['wall']:.2f} s = {d['rate']:,.0f} events/s "
-             f"({d['acks']} acks)", ceiling, target],
-            [f"inbox holds seqs 1..{d['n'] + 1:,} once each, all applied", once(d["problems"]),
-             "", ""],
+            [
+                "backlog drained",
+                f"{d['wall']:.2f} s = {d['rate']:,.0f} events/s "
+                f"({d['acks']} acks, {d['resends']} resend requests)",
+                ceiling,
+                target,
+            ],
+            [
+                f"inbox holds seqs 1..{d['n'] + 1:,} once each, all applied",
+                once(d["problems"]),
+                "",
+                "",
+            ],
         ],
     )
     print(d["cpu"])
@@ -773,10 +854,17 @@ def report_drain(d: dict[str, Any], raw: dict[str, Any] | None) -> None:
 def report_live(lv: dict[str, Any], raw: dict[str, Any] | None) -> None:
     ms, hub_ms = lv["to_ack"], lv["hub_side"]
     rows = [
-        ["station commit → ack arrives at the station (upper bound of the hub's commit)",
-         spread3(ms), f"p99 ≤ 50 ms: {verdict(pct(ms, 0.99) <= 50)}"],
-        ["event `at` → inbox `received_at` (the hub's stamps, 1 ms resolution, taken before "
-         "the hub's commit)", spread3(hub_ms), "—"],
+        [
+            "station commit → ack arrives at the station (upper bound of the hub's commit)",
+            spread3(ms),
+            f"p99 ≤ 50 ms: {verdict(pct(ms, 0.99) <= 50)}",
+        ],
+        [
+            "event `at` → inbox `received_at` (the hub's stamps, 1 ms resolution, taken before "
+            "the hub's commit)",
+            spread3(hub_ms),
+            "—",
+        ],
     ]
     if raw:
         rows.append(["baseline: raw paho round trip (part 1)", spread3(raw["round_trips"]), "—"])
@@ -786,8 +874,10 @@ def report_live(lv: dict[str, Any], raw: dict[str, Any] | None) -> None:
         ["figure", "p50 / p99 / max", "target"],
         rows,
     )
-    print(f"  inbox exactly 1..n once per station: {once(lv['problems'])}; station commits "
-          f"behind schedule p99 {lv['lag_p99']:.1f} ms")
+    print(
+        f"  inbox exactly 1..n once per station: {once(lv['problems'])}; station commits "
+        f"behind schedule p99 {lv['lag_p99']:.1f} ms"
+    )
     print(lv["cpu"])
 
 
@@ -799,19 +889,37 @@ def report_scaling(runs: list[dict[str, Any]], spread: int) -> None:
         if r["killed_after"] is not None:
             note = f"one worker SIGKILLed at {r['killed_after']:.1f} s; " + (
                 f"{r['stalled']} station(s) stalled, the longest {r['longest_gap']:.1f} s "
-                "without an ack" if r["stalled"] else
-                f"no station stalled (longest wait for an ack {r['longest_gap']:.1f} s)")
-        rows.append([str(r["workers"]), f"{r['wall']:.2f} s", f"{r['rate']:,.0f}",
-                     f"{r['rate'] / base:.2f}×", str(r["resends"]), once(r["problems"]), note])
+                "without an ack"
+                if r["stalled"]
+                else f"no station stalled (longest wait for an ack {r['longest_gap']:.1f} s)"
+            )
+        rows.append(
+            [
+                str(r["workers"]),
+                f"{r['wall']:.2f} s",
+                f"{r['rate']:,.0f}",
+                f"{r['rate'] / base:.2f}×",
+                str(r["resends"]),
+                once(r["problems"]),
+                note,
+            ]
+        )
     table(
         f"4. Ingest scaling: {runs[0]['n']:,} events over {spread} stations, N × hub --role "
         "ingest + 1 × --role web on PostgreSQL",
-        ["ingest workers", "drained in", "events/s", "vs 1 worker", "resend requests",
-         "exactly once", "note"],
+        [
+            "ingest workers",
+            "drained in",
+            "events/s",
+            "vs 1 worker",
+            "resend requests",
+            "exactly once",
+            "note",
+        ],
         rows,
     )
     for r in runs:
-        print(f"  {r['workers']} worker(s):" + r["cpu"][len("  CPU:"):])
+        print(f"  {r['workers']} worker(s):" + r["cpu"][len("  CPU:") :])
 
 
 if __name__ == "__main__":
