@@ -752,6 +752,9 @@ def main() -> int:
         return raw_peer(int(args.raw_peer[0]), int(args.raw_peer[1]))
     if args.live_worker:
         return live_worker(json.loads(args.live_worker))
+    # A SIGTERM (e.g. from `timeout`) unwinds like Ctrl-C: hubs, broker and schemas go.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
     n = args.events or (10_000 if args.quick else 50_000)
     seconds = args.seconds or (15.0 if args.quick else 60.0)
     parts = set(args.parts.split(","))
