@@ -256,3 +256,7 @@ commands = Table(
     Column("result", JsonText),
     CheckConstraint(_in("status", COMMAND_STATUSES), name="status"),
 )
+
+
+# Tables of later features live beside their code; importing them here keeps one metadata.
+from cloud import schema_intake, schema_ops, schema_pairing  # noqa: E402, F401

@@ -66,8 +66,10 @@ class Hub:
 
 
 def run(config_path: str, role: str) -> int:
-    logging.basicConfig(level=os.environ.get("PRINTSTATION_LOG", "INFO").upper(),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=os.environ.get("PRINTSTATION_LOG", "INFO").upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
     try:
         config = load_hub_config(config_path)
     except HubConfigError as err:
