@@ -259,4 +259,9 @@ commands = Table(
 
 
 # Tables of later features live beside their code; importing them here keeps one metadata.
-from cloud import schema_intake, schema_ops, schema_pairing  # noqa: E402, F401
+from cloud import (  # noqa: E402, F401
+    schema_allocation,
+    schema_intake,
+    schema_ops,
+    schema_pairing,
+)

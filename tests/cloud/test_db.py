@@ -31,7 +31,7 @@ def test_migrations_from_empty_create_exactly_the_schema(db_url: str):
         assert db.current_revision(engine) is None
         db.migrate(engine)
         db.migrate(engine)  # a second run is a no-op
-        assert db.current_revision(engine) == "0004_pairing"
+        assert db.current_revision(engine) == "0005_allocation"
         with db.read_only(engine) as conn:
             names = set(inspect(conn).get_table_names())
             assert {t.name for t in metadata.sorted_tables} <= names
