@@ -41,14 +41,30 @@ PAYMENT_FAILED = "payment.failed"
 COMMAND_RESULT = "command.result"
 STOCK_TOPUP_REQUEST = "stock.topup_request"
 DN_REJECTED = "dn.rejected"
+WAYBILL_USED = "waybill.used"
+RETURN_REQUESTED = "return.requested"
+RETURN_INSPECTED = "return.inspected"
 
 # Event kinds written by the hub for one station (``dn`` stream).
 CATALOG_UPSERT = "catalog.upsert"
 STOCK_ALLOTMENT = "stock.allotment"
 ORDER_ASSIGNED = "order.assigned"
 COMMAND = "command"
+ORDER_REVOKED = "order.revoked"
+WAYBILL_POOL = "waybill.pool"
+RETURN_EXPECTED = "return.expected"
 
-HUB_EVENT_KINDS = frozenset({CATALOG_UPSERT, STOCK_ALLOTMENT, ORDER_ASSIGNED, COMMAND})
+HUB_EVENT_KINDS = frozenset(
+    {
+        CATALOG_UPSERT,
+        STOCK_ALLOTMENT,
+        ORDER_ASSIGNED,
+        COMMAND,
+        ORDER_REVOKED,
+        WAYBILL_POOL,
+        RETURN_EXPECTED,
+    }
+)
 
 STATION_EVENT_KINDS = frozenset(
     {
@@ -68,6 +84,9 @@ STATION_EVENT_KINDS = frozenset(
         COMMAND_RESULT,
         STOCK_TOPUP_REQUEST,
         DN_REJECTED,
+        WAYBILL_USED,
+        RETURN_REQUESTED,
+        RETURN_INSPECTED,
     }
 )
 
@@ -122,23 +141,33 @@ class Event:
 
     @classmethod
     def from_wire(cls, raw: Any) -> Event:
+        """An event as received; each field must have its JSON type (a float, a boolean or a
+        numeric string is not a ``seq``), since anything coerced would hash differently from
+        what the sender sealed."""
         if not isinstance(raw, dict):
             raise ProtocolError("event must be a JSON object")
-        try:
-            event = cls(
-                seq=int(raw["seq"]),
-                id=str(raw["id"]),
-                kind=str(raw["kind"]),
-                at=str(raw["at"]),
-                data=dict(raw["data"]),
-                prev_hash=str(raw["prev_hash"]),
-                hash=str(raw["hash"]),
-            )
-        except (KeyError, TypeError, ValueError) as err:
-            raise ProtocolError(f"malformed event: {err}") from err
-        if event.seq < 1:
-            raise ProtocolError(f"event seq must be ≥ 1, got {event.seq}")
-        return event
+        fields = {name: raw.get(name) for name in _EVENT_FIELDS}
+        for name, value in fields.items():
+            wanted = _EVENT_FIELDS[name]
+            if type(value) is not wanted:
+                raise ProtocolError(
+                    f"malformed event: '{name}' must be a JSON {_JSON_NAMES[wanted]}"
+                )
+        if fields["seq"] < 1:
+            raise ProtocolError(f"event seq must be ≥ 1, got {fields['seq']}")
+        return cls(**fields)
+
+
+_EVENT_FIELDS: dict[str, type] = {
+    "seq": int,
+    "id": str,
+    "kind": str,
+    "at": str,
+    "data": dict,
+    "prev_hash": str,
+    "hash": str,
+}
+_JSON_NAMES = {int: "integer", str: "string", dict: "object"}
 
 
 def chain_hash(prev_hash: str, body: dict[str, Any]) -> str:
@@ -181,3 +210,30 @@ def verify_chain(events: list[Event], prev_hash: str) -> int | None:
             return event.seq
         expected_prev = event.hash
     return None
+
+
+S10_WEIGHTS = (8, 6, 4, 2, 3, 5, 9, 7)
+
+
+def waybill_check_digit(scheme: str, serial: int) -> int:
+    """The check digit of a waybill serial: ``mod7`` is the serial modulo 7; ``s10`` is
+    the UPU S10 digit (8 serial digits weighted 8 6 4 2 3 5 9 7, 11 − sum mod 11, with
+    10 → 0 and 11 → 5) that EMS and other postal carriers print."""
+    if serial < 0:
+        raise ValueError("a waybill serial cannot be negative")
+    if scheme == "mod7":
+        return serial % 7
+    if scheme == "s10":
+        if serial >= 10**8:
+            raise ValueError("an S10 serial has 8 digits")
+        digits = f"{serial:08d}"
+        check = 11 - sum(int(d) * w for d, w in zip(digits, S10_WEIGHTS, strict=True)) % 11
+        return {10: 0, 11: 5}.get(check, check)
+    raise ValueError(f"unknown check digit scheme {scheme!r}")
+
+
+def waybill_number(prefix: str, serial: int, width: int, scheme: str, suffix: str = "") -> str:
+    """A printable waybill number: prefix, zero-padded serial, check digit, suffix."""
+    if serial >= 10**width:
+        raise ValueError(f"serial {serial} does not fit in {width} digits")
+    return f"{prefix}{serial:0{width}d}{waybill_check_digit(scheme, serial)}{suffix}"

@@ -133,13 +133,19 @@ class Ack:
     @classmethod
     def from_bytes(cls, raw: bytes) -> Ack:
         data = _load(raw)
-        try:
-            upto = int(data["upto"])
-            rejected = tuple((int(r["seq"]), str(r["reason"])) for r in data.get("rejected", []))
-            resend = data.get("resend_from")
-            return cls(upto, rejected, None if resend is None else int(resend))
-        except (KeyError, TypeError, ValueError) as err:
-            raise ProtocolError(f"malformed ack: {err}") from err
+        upto, resend, rejected = data.get("upto"), data.get("resend_from"), data.get("rejected", [])
+        if not _is_int(upto) or not (resend is None or _is_int(resend)):
+            raise ProtocolError("malformed ack: 'upto' and 'resend_from' must be integers")
+        if not isinstance(rejected, list) or not all(
+            isinstance(r, dict) and _is_int(r.get("seq")) and isinstance(r.get("reason"), str)
+            for r in rejected
+        ):
+            raise ProtocolError("malformed ack: 'rejected' must list {seq, reason} objects")
+        return cls(upto, tuple((r["seq"], r["reason"]) for r in rejected), resend)
+
+
+def _is_int(value: Any) -> bool:
+    return type(value) is int
 
 
 def presence(online: bool, session: int, **extra: Any) -> bytes:
