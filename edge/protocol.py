@@ -146,7 +146,7 @@ class Event:
         what the sender sealed."""
         if not isinstance(raw, dict):
             raise ProtocolError("event must be a JSON object")
-        fields = {name: raw.get(name) for name in _EVENT_FIELDS}
+        fields: dict[str, Any] = {name: raw.get(name) for name in _EVENT_FIELDS}
         for name, value in fields.items():
             wanted = _EVENT_FIELDS[name]
             if type(value) is not wanted:

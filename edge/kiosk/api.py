@@ -24,10 +24,15 @@ def rt() -> Runtime:
     return runtime
 
 
+def _limit(default: int, most: int) -> int:
+    """The ``limit`` query argument within 1..``most``; ``default`` when absent or not a number."""
+    return max(1, min(request.args.get("limit", default, type=int) or default, most))
+
+
 @bp.get("/products")
 def products() -> Response:
     q = request.args.get("q", "")[:100]
-    limit = min(request.args.get("limit", 50, type=int) or 50, 200)
+    limit = _limit(50, 200)
     category = request.args.get("category") or None
     return jsonify({"products": catalog.search(rt().store.conn(), q.strip(), limit, category)})
 
@@ -78,7 +83,7 @@ def list_orders() -> Response:
         rt().store.conn(),
         status=status,
         channel=request.args.get("channel"),
-        limit=min(request.args.get("limit", 100, type=int) or 100, 500),
+        limit=_limit(100, 500),
     )
     return jsonify({"orders": found})
 
@@ -248,7 +253,7 @@ def list_jobs() -> Response:
         rt().store.conn(),
         status=status,
         order_id=request.args.get("order_id"),
-        limit=min(request.args.get("limit", 100, type=int) or 100, 500),
+        limit=_limit(100, 500),
     )
     return jsonify({"print_jobs": jobs})
 

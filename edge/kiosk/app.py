@@ -7,6 +7,7 @@ from pathlib import Path
 
 from flask import Flask, Response, request, session
 from flask_babel import Babel
+from werkzeug.routing import IntegerConverter, ValidationError
 
 from edge import __version__
 from edge.kiosk import admin_views, api, errors, pack_views, views
@@ -20,11 +21,23 @@ CSP = (
 )
 
 
+class RowId(IntegerConverter):
+    """``<int:…>`` in a route: a number that fits a database row id; a larger one matches no
+    route (404) instead of overflowing the database driver."""
+
+    def to_python(self, value: str) -> int:
+        number = int(super().to_python(value))
+        if number > 2**63 - 1:
+            raise ValidationError
+        return number
+
+
 def create_app(runtime: Runtime) -> Flask:
     config = runtime.config
     app = Flask(
         __name__, template_folder=str(HERE / "templates"), static_folder=str(HERE / "static")
     )
+    app.url_map.converters["int"] = RowId
     app.config.update(
         SECRET_KEY=config.session_key,
         API_TOKEN=config.api_token,
