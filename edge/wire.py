@@ -133,7 +133,9 @@ class Ack:
     @classmethod
     def from_bytes(cls, raw: bytes) -> Ack:
         data = _load(raw)
-        upto, resend, rejected = data.get("upto"), data.get("resend_from"), data.get("rejected", [])
+        upto: Any = data.get("upto")
+        resend: Any = data.get("resend_from")
+        rejected: Any = data.get("rejected", [])
         if not _is_int(upto) or not (resend is None or _is_int(resend)):
             raise ProtocolError("malformed ack: 'upto' and 'resend_from' must be integers")
         if not isinstance(rejected, list) or not all(
