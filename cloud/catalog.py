@@ -18,7 +18,7 @@ from cloud.errors import InvalidInput
 from cloud.outbox import enqueue_dn
 from cloud.schema import products, stations
 from cloud.text import is_token
-from edge.protocol import CATALOG_UPSERT, canonical_json, printable, utc_now
+from edge.protocol import CATALOG_UPSERT, canonical_json, printable, search_keys, utc_now
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +63,7 @@ def normalize(product: Mapping[str, Any]) -> dict[str, Any]:
         "bin": _text(product, "bin"),
         "barcodes": barcodes,
     }
+    out["pinyin"], out["initials"] = search_keys(out["name"])
     if len(canonical_json(out).encode()) > MAX_PRODUCT_BYTES:
         raise InvalidInput(f"product {printable(sku)} is larger than {MAX_PRODUCT_BYTES} bytes")
     return out

@@ -237,3 +237,21 @@ def waybill_number(prefix: str, serial: int, width: int, scheme: str, suffix: st
     if serial >= 10**width:
         raise ValueError(f"serial {serial} does not fit in {width} digits")
     return f"{prefix}{serial:0{width}d}{waybill_check_digit(scheme, serial)}{suffix}"
+
+
+def search_keys(name: str) -> tuple[str, str]:
+    """Full pinyin and pinyin initials of a product name, lower case, letters and digits only:
+    可口可乐 330ml → ("kekoukele330ml", "kkkl330ml"). The hub sends them with every product of
+    a ``catalog.upsert`` (``pinyin``, ``initials``), so stations need not load pypinyin."""
+    if name.isascii():  # nothing to transliterate
+        return compact_key(name), compact_key(name)
+    from pypinyin import Style, lazy_pinyin  # its phrase tables take ~55 MB: load on first use
+
+    full = "".join(lazy_pinyin(name, errors="default"))
+    initials = "".join(lazy_pinyin(name, style=Style.FIRST_LETTER, errors="default"))
+    return compact_key(full), compact_key(initials)
+
+
+def compact_key(text: str) -> str:
+    """Lower case ASCII letters and digits only: how names and queries are compared."""
+    return "".join(c for c in text.lower() if c.isalnum() and c.isascii())

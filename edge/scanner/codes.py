@@ -6,15 +6,16 @@ message that says what was wrong. It is pure and never raises anything else.
 
 from __future__ import annotations
 
+import functools
 import unicodedata
 from dataclasses import dataclass
-from typing import Any
-
-from biip import BiipException
-from biip.symbology import GS1Symbology, ISOSymbology, SymbologyIdentifier
+from typing import TYPE_CHECKING, Any
 
 from edge.scanner.errors import CodeRejected
 from edge.scanner.gs1 import GS, gtin_check_ok, looks_like_gs1, parse_gs1, upce_check_ok
+
+if TYPE_CHECKING:
+    from biip.symbology import ISOSymbology, SymbologyIdentifier
 
 FRAMING = "\r\n\t"
 """Characters a scanner adds around a code (suffix/prefix) that are never part of it."""
@@ -24,19 +25,26 @@ DEFAULT_MAX_LENGTH = 512
 EAN_UPC = frozenset({"EAN13", "EAN8", "UPCA", "UPCE"})
 """Symbologies whose check digit is validated."""
 
-_ISO_NAMES = {
-    ISOSymbology.CODE_39: "Code39",
-    ISOSymbology.CODE_128: "Code128",
-    ISOSymbology.DATA_MATRIX: "DataMatrix",
-    ISOSymbology.RSS_EAN_UCC_COMPOSITE: "DataBar",
-    ISOSymbology.CODABAR: "Codabar",
-    ISOSymbology.CODE_93: "Code93",
-    ISOSymbology.ITF: "ITF",
-    ISOSymbology.PDF417: "PDF417",
-    ISOSymbology.QR_CODE: "QRCode",
-    ISOSymbology.AZTEC_CODE: "Aztec",
-    ISOSymbology.MAXICODE: "MaxiCode",
-}
+
+@functools.cache
+def _iso_names() -> dict[ISOSymbology, str]:
+    from biip.symbology import ISOSymbology
+
+    return {
+        ISOSymbology.CODE_39: "Code39",
+        ISOSymbology.CODE_128: "Code128",
+        ISOSymbology.DATA_MATRIX: "DataMatrix",
+        ISOSymbology.RSS_EAN_UCC_COMPOSITE: "DataBar",
+        ISOSymbology.CODABAR: "Codabar",
+        ISOSymbology.CODE_93: "Code93",
+        ISOSymbology.ITF: "ITF",
+        ISOSymbology.PDF417: "PDF417",
+        ISOSymbology.QR_CODE: "QRCode",
+        ISOSymbology.AZTEC_CODE: "Aztec",
+        ISOSymbology.MAXICODE: "MaxiCode",
+    }
+
+
 _EAN_LENGTHS = {8: "EAN8", 12: "UPCA", 13: "EAN13"}
 
 
@@ -76,6 +84,7 @@ def check_code(
             f"code is {len(text)} characters long, more than the maximum of {rules.max_length}"
         )
     _reject_bad_characters(text)
+    from biip.symbology import GS1Symbology
 
     aim = _symbology_identifier(text)
     gs1_symbology: GS1Symbology | None = None
@@ -83,7 +92,7 @@ def check_code(
         text = text[len(aim) :]
         if not text:
             raise CodeRejected(f"empty code after symbology identifier {aim.value}")
-        symbology = _ISO_NAMES.get(aim.iso_symbology, symbology)
+        symbology = _iso_names().get(aim.iso_symbology, symbology)
         gs1_symbology = aim.gs1_symbology
 
     gs1: dict[str, Any] | None = None
@@ -127,6 +136,9 @@ def _symbology_identifier(text: str) -> SymbologyIdentifier | None:
     """The AIM symbology identifier (``]`` + code character + modifier) at the start, if any."""
     if len(text) < 3 or text[0] != "]" or not (text[2].isascii() and text[2].isalnum()):
         return None
+    from biip import BiipException
+    from biip.symbology import SymbologyIdentifier
+
     try:
         return SymbologyIdentifier.extract(text)
     except (BiipException, ValueError, IndexError):

@@ -1,24 +1,20 @@
 """GS1 element strings and GTIN/UPC check digits, on top of biip.
 
-Everything here is pure: text in, data or `CodeRejected` out.
+Everything here is pure: text in, data or `CodeRejected` out. biip is imported on first use
+(it loads its GS1 tables: about 20 MB), so a service that never reads a code does not pay.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any
-
-from biip import BiipException, ParseConfig
-from biip.checksums import gs1_standard_check_digit
-from biip.gs1_messages import GS1Message
-from biip.upc import Upc
 
 from edge.scanner.errors import CodeRejected
 
 GS = "\x1d"
 """The ASCII group separator that stands for FNC1 inside a GS1 element string."""
 
-_CONFIG = ParseConfig(separator_chars=[GS])
 _HRI = re.compile(r"^\(\d{2,4}\)")
 
 # Where an unmarked numeric code is most likely a GS1-128 element string: AI (01) with a full
@@ -30,6 +26,8 @@ def gtin_check_ok(digits: str) -> bool:
     """True when `digits` (8, 12, 13 or 14 ASCII digits) ends in a valid GS1 check digit."""
     if len(digits) not in (8, 12, 13, 14) or not _is_digits(digits):
         return False
+    from biip.checksums import gs1_standard_check_digit
+
     return gs1_standard_check_digit(digits[:-1]) == int(digits[-1])
 
 
@@ -39,6 +37,9 @@ def upce_check_ok(digits: str) -> bool:
         return False
     if len(digits) > 6 and digits[0] not in "01":
         return False
+    from biip import BiipException
+    from biip.upc import Upc
+
     try:
         Upc.parse(digits)
     except BiipException:
@@ -69,11 +70,14 @@ def parse_gs1(text: str) -> dict[str, Any]:
     """
     if not text.strip(GS):
         raise CodeRejected("empty GS1 element string")
+    from biip import BiipException
+    from biip.gs1_messages import GS1Message
+
     try:
         if text.startswith("("):
-            message = GS1Message.parse_hri(text, config=_CONFIG)
+            message = GS1Message.parse_hri(text, config=_config())
         else:
-            message = GS1Message.parse(text.lstrip(GS), config=_CONFIG)
+            message = GS1Message.parse(text.lstrip(GS), config=_config())
     except (BiipException, ValueError) as err:
         raise CodeRejected(f"invalid GS1 element string: {err}") from err
 
@@ -104,6 +108,13 @@ def parse_gs1(text: str) -> dict[str, Any]:
         elif ai == "17" and element.date is not None:
             data["expiry"] = element.date.isoformat()
     return data
+
+
+@functools.cache
+def _config() -> Any:
+    from biip import ParseConfig
+
+    return ParseConfig(separator_chars=[GS])
 
 
 def _is_digits(text: str) -> bool:

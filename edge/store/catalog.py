@@ -7,9 +7,7 @@ from collections.abc import Iterable, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from pypinyin import Style, lazy_pinyin
-
-from edge.protocol import utc_now
+from edge.protocol import compact_key, search_keys, utc_now
 from edge.store.db import Conflict
 
 
@@ -47,7 +45,7 @@ def upsert(conn: sqlite3.Connection, products: Iterable[Mapping[str, Any]]) -> i
                 p.get("weight_g"),
                 1 if p.get("active", True) else 0,
                 now,
-                *search_keys(str(p["name"])),
+                *_keys(p),
             ),
         )
         conn.execute("DELETE FROM barcodes WHERE sku = ?", (sku,))
@@ -59,6 +57,14 @@ def upsert(conn: sqlite3.Connection, products: Iterable[Mapping[str, Any]]) -> i
             )
         count += 1
     return count
+
+
+def _keys(product: Mapping[str, Any]) -> tuple[str, str]:
+    """The product's pinyin search keys: as the hub sent them, or computed here."""
+    sent = product.get("pinyin"), product.get("initials")
+    if all(isinstance(k, str) and len(k) <= 1000 for k in sent):
+        return compact_key(str(sent[0])), compact_key(str(sent[1]))
+    return search_keys(str(product["name"]))
 
 
 def _with_barcodes(conn: sqlite3.Connection, rows: list[sqlite3.Row]) -> list[dict[str, Any]]:
@@ -118,18 +124,6 @@ def find_by_code(conn: sqlite3.Connection, code: str) -> dict[str, Any] | None:
     return product if product else None
 
 
-def search_keys(name: str) -> tuple[str, str]:
-    """Full pinyin and pinyin initials of a name, lower case, letters and digits only:
-    可口可乐 330ml → ("kekoukele330ml", "kkkl330ml")."""
-    full = "".join(lazy_pinyin(name, errors="default"))
-    initials = "".join(lazy_pinyin(name, style=Style.FIRST_LETTER, errors="default"))
-    return _compact(full), _compact(initials)
-
-
-def _compact(text: str) -> str:
-    return "".join(c for c in text.lower() if c.isalnum() and c.isascii())
-
-
 def _like(text: str) -> str:
     return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
@@ -152,7 +146,7 @@ def search(
     order = "p.category, p.sku"
     query = query.strip()
     if query:
-        keys = _compact(query) or query.lower()
+        keys = compact_key(query) or query.lower()
         like, key_like = _like(query), _like(keys)
         clauses.append(
             "(p.sku LIKE ? ESCAPE '\\' OR p.name LIKE ? ESCAPE '\\' "

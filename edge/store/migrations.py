@@ -7,13 +7,40 @@ having run (sqlite-utils ``Migrations``). Never edit a released migration: add a
 from __future__ import annotations
 
 import sqlite3
-
-from sqlite_utils import Database
-from sqlite_utils.migrations import Migrations
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from edge.store.db import transaction
 
-station = Migrations("printstation.station")
+if TYPE_CHECKING:
+    from sqlite_utils import Database
+    from sqlite_utils.migrations import Migrations
+
+MIGRATION_SET = "printstation.station"
+MigrationFn = Callable[["Database"], None]
+
+
+class _Registry:
+    """The station's migrations in order, registered as with sqlite-utils' ``Migrations``.
+
+    sqlite-utils (which imports numpy and pandas when they are installed) is imported only
+    when a migration is pending, so a service starting on an up-to-date database stays small.
+    """
+
+    def __init__(self) -> None:
+        self.migrations: list[tuple[str, MigrationFn]] = []
+
+    def __call__(self, *, name: str) -> Callable[[MigrationFn], MigrationFn]:
+        def register(fn: MigrationFn) -> MigrationFn:
+            if any(known == name for known, _ in self.migrations):
+                raise ValueError(f"migration {name} is registered twice")
+            self.migrations.append((name, fn))
+            return fn
+
+        return register
+
+
+station = _Registry()
 
 
 def _run(db: Database, statements: str) -> None:
@@ -229,11 +256,70 @@ INSERT INTO stock_levels (sku, qty) SELECT sku, SUM(qty) FROM stock_movements GR
     )
 
 
+@station(name="0005_waybills_returns")
+def waybills_returns(db: Database) -> None:
+    """Waybill number blocks granted by the hub, and customer returns."""
+    _run(
+        db,
+        """
+CREATE TABLE waybill_blocks (
+    id INTEGER PRIMARY KEY,
+    carrier TEXT NOT NULL,
+    prefix TEXT NOT NULL,
+    suffix TEXT NOT NULL,
+    width INTEGER NOT NULL,
+    scheme TEXT NOT NULL,
+    first INTEGER NOT NULL,
+    last INTEGER NOT NULL,
+    next INTEGER NOT NULL,
+    granted_at TEXT NOT NULL
+);
+CREATE INDEX waybill_blocks_carrier ON waybill_blocks(carrier, id);
+CREATE TABLE returns (
+    id TEXT PRIMARY KEY,
+    number TEXT NOT NULL UNIQUE,
+    order_id TEXT NOT NULL,
+    order_number TEXT NOT NULL,
+    status TEXT NOT NULL,
+    lines TEXT NOT NULL,
+    reason TEXT NOT NULL DEFAULT '',
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+)
+""",
+    )
+
+
+def _applied(conn: sqlite3.Connection) -> set[str]:
+    try:
+        rows = conn.execute(
+            "SELECT name FROM _sqlite_migrations WHERE migration_set = ?", (MIGRATION_SET,)
+        ).fetchall()
+    except sqlite3.OperationalError:  # no table yet: a new database
+        return set()
+    return {row[0] for row in rows}
+
+
+def as_sqlite_utils() -> Migrations:
+    """The registered migrations as a sqlite-utils ``Migrations`` set."""
+    from sqlite_utils.migrations import Migrations
+
+    migrations = Migrations(MIGRATION_SET)
+    for name, fn in station.migrations:
+        migrations(name=name)(fn)
+    return migrations
+
+
 def migrate(conn: sqlite3.Connection) -> list[str]:
     """Apply pending migrations; returns the names applied."""
+    if not [name for name, _ in station.migrations if name not in _applied(conn)]:
+        return []
+    from sqlite_utils import Database
+
+    migrations = as_sqlite_utils()
     db = Database(conn)
     # One IMMEDIATE transaction: services starting side by side migrate one after another.
     with transaction(conn):
-        pending = [m.name for m in station.pending(db)]
-        station.apply(db)
+        pending = [m.name for m in migrations.pending(db)]
+        migrations.apply(db)
     return pending

@@ -96,7 +96,9 @@ debounce_ms = 0
         if "kiosk" in (services or SERVICES):
             self.wait(self.healthy, 20, "kiosk /healthz")
         if "scanner" in (services or SERVICES):
-            for scanner in self.config.scanners:
+            for scanner, settings in self.config.scanners.items():
+                if settings.type != "simulated":
+                    continue
                 self.wait(
                     (self.config.runtime_dir / f"scanner-{scanner}.sock").exists,
                     20,

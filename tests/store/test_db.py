@@ -4,7 +4,7 @@ import threading
 import pytest
 
 from edge.store import Store, connect, journal, transaction
-from edge.store.migrations import station
+from edge.store.migrations import as_sqlite_utils, station
 
 
 def test_every_connection_is_wal_and_synchronous_full(tmp_path):
@@ -24,7 +24,7 @@ def test_every_connection_is_wal_and_synchronous_full(tmp_path):
 def test_migrations_from_empty_db_and_idempotent(tmp_path):
     store = Store(tmp_path / "s.db")
     applied = [r[0] for r in store.conn().execute("SELECT name FROM _sqlite_migrations")]
-    assert applied == [m.name for m in station._migrations]
+    assert applied == [name for name, _ in station.migrations]
     store.close()
     again = Store(tmp_path / "s.db")  # re-open: nothing applied twice
     assert again.conn().execute("SELECT COUNT(*) FROM _sqlite_migrations").fetchone()[0] == len(
@@ -80,7 +80,7 @@ def test_migrates_a_database_of_the_previous_release(tmp_path):
 
     conn = connect(tmp_path / "old.db")
     db = Database(conn)
-    station.apply(db, stop_before="0002_scan_event_id")  # as the first release left it
+    as_sqlite_utils().apply(db, stop_before="0002_scan_event_id")  # as the first release left it
     conn.execute(
         "INSERT INTO scans (code, source, at, outcome) VALUES ('X', 'bench', '2026-01-01', 'badge')"
     )

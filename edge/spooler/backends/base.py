@@ -19,15 +19,35 @@ A back end moves job bytes to one printer over one transport. The calls and what
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import os
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal, cast
 
-from escpos.capabilities import CAPABILITIES
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from edge.spooler.render.options import WIDTH_DOTS_BY_MM, RenderOptions, dots_per_mm
+
+
+@functools.cache
+def capabilities() -> dict[str, Any]:
+    """python-escpos's printer profiles. It parses them from YAML (most of a second) unless
+    a pickle of them is in ``ESCPOS_CAPABILITIES_PICKLE_DIR``, which by default is a new
+    temporary directory on every start; keep it in the service's cache directory instead."""
+    cache = os.environ.get("CACHE_DIRECTORY") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "printstation"
+    )
+    with contextlib.suppress(OSError):
+        os.makedirs(cache, exist_ok=True)
+        if os.access(cache, os.W_OK):
+            os.environ.setdefault("ESCPOS_CAPABILITIES_PICKLE_DIR", cache)
+    from escpos.capabilities import CAPABILITIES
+
+    return cast(dict[str, Any], CAPABILITIES)
+
 
 Paper = Literal["ok", "low", "out", "unknown"]
 
@@ -98,7 +118,7 @@ class PrinterConfigBase(BaseModel):
     @field_validator("profile")
     @classmethod
     def _known_profile(cls, value: str) -> str:
-        profiles = CAPABILITIES["profiles"]
+        profiles = capabilities()["profiles"]
         if value not in profiles:
             raise ValueError(
                 f"unknown printer profile {value!r}; python-escpos knows e.g. "
@@ -114,7 +134,7 @@ class PrinterConfigBase(BaseModel):
 
     def render_options(self) -> RenderOptions:
         """The :class:`RenderOptions` for jobs sent to this printer."""
-        media = CAPABILITIES["profiles"][self.profile].get("media", {})
+        media = capabilities()["profiles"][self.profile].get("media", {})
         pixels = media.get("width", {}).get("pixels")
         width_dots = pixels if isinstance(pixels, int) else WIDTH_DOTS_BY_MM[self.width_mm]
         if self.language == "tspl":

@@ -1,21 +1,25 @@
 """Pure renderers: print-job payloads (JSON dicts) to printer bytes, no I/O.
 
 ``render(kind, payload, opts)`` is the one entry point the spooler calls; the per-layout
-functions are exported for previews and tests.
+functions are exported for previews and tests. They are imported on first use (they bring
+python-escpos, Pillow and qrcode), so a service that only reads printer settings stays small.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import importlib
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from edge.spooler.errors import RenderError
-from edge.spooler.render.escpos import render_label_escpos, render_picklist, render_ticket
-from edge.spooler.render.model import PickList, ShippingLabel, Ticket
 from edge.spooler.render.options import RenderOptions
-from edge.spooler.render.tspl import render_label_tspl
+
+if TYPE_CHECKING:
+    from edge.spooler.render.escpos import render_label_escpos, render_picklist, render_ticket
+    from edge.spooler.render.model import PickList, ShippingLabel, Ticket
+    from edge.spooler.render.tspl import render_label_tspl
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +42,23 @@ __all__ = [
 ]
 
 
+_LAZY = {
+    "render_label_escpos": "escpos",
+    "render_picklist": "escpos",
+    "render_ticket": "escpos",
+    "PickList": "model",
+    "ShippingLabel": "model",
+    "Ticket": "model",
+    "render_label_tspl": "tspl",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 def render(kind: str, payload: dict[str, Any], opts: RenderOptions) -> bytes:
     """Render one job to the bytes to send to the printer.
 
@@ -49,6 +70,10 @@ def render(kind: str, payload: dict[str, Any], opts: RenderOptions) -> bytes:
     """
     if kind == "raw":
         return _raw(payload, opts)
+    from edge.spooler.render.escpos import render_label_escpos, render_picklist, render_ticket
+    from edge.spooler.render.model import PickList, ShippingLabel, Ticket
+    from edge.spooler.render.tspl import render_label_tspl
+
     if kind == "label":
         label = ShippingLabel.from_dict(payload)
         if opts.language == "tspl":
