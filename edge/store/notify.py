@@ -7,6 +7,7 @@ correctness, because every listener also polls.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import logging
 import os
@@ -22,6 +23,7 @@ def _path(runtime_dir: Path, channel: str) -> Path:
 
 _sender = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
 _sender.setblocking(False)
+atexit.register(_sender.close)
 
 
 def poke(runtime_dir: Path, channel: str) -> None:
