@@ -33,6 +33,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from bench.results import Results, add_json_option  # noqa: E402
 from edge.store import Store  # noqa: E402
 from tests.station.harness import Station  # noqa: E402
 
@@ -46,7 +47,11 @@ def memory(pid: int) -> dict[str, int]:
     fields = {k: v.split()[0] for k, _, v in (line.partition(":") for line in status) if v.strip()}
     rollup = Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()
     pss = next(int(line.split()[1]) for line in rollup if line.startswith("Pss:"))
-    return {"rss": int(fields["VmRSS"]) * 1024, "hwm": int(fields["VmHWM"]) * 1024, "pss": pss * 1024}
+    return {
+        "rss": int(fields["VmRSS"]) * 1024,
+        "hwm": int(fields["VmHWM"]) * 1024,
+        "pss": pss * 1024,
+    }
 
 
 def sample(station: Station, seconds: float) -> dict[str, float]:
@@ -56,8 +61,8 @@ def sample(station: Station, seconds: float) -> dict[str, float]:
     deadline = time.monotonic() + seconds
     while True:
         taken = {name: memory(proc.pid) for name, proc in station.procs.items()}
-        for key in most:
-            most[key] = max(most[key], sum(m[key] for m in taken.values()) / MB)
+        for key, current in most.items():
+            most[key] = max(current, sum(m[key] for m in taken.values()) / MB)
         per_service = {name: m["hwm"] for name, m in taken.items()}
         if time.monotonic() >= deadline:
             break
@@ -107,9 +112,9 @@ def make_video(path: Path, seconds: int) -> None:
 def camera_reads(station: Station) -> int:
     store = Store(station.config.db_path)
     try:
-        found = store.conn().execute(
-            "SELECT count(*) FROM scans WHERE source = 'camera'"
-        ).fetchone()
+        found = (
+            store.conn().execute("SELECT count(*) FROM scans WHERE source = 'camera'").fetchone()
+        )
         return int(found[0])
     finally:
         store.close()
@@ -120,7 +125,9 @@ def main() -> int:
     parser.add_argument("--starts", type=int, default=3, help="cold starts to time")
     parser.add_argument("--idle-s", type=float, default=5.0, help="idle sampling time")
     parser.add_argument("--camera-s", type=float, default=20.0, help="camera sampling time")
+    add_json_option(parser)
     args = parser.parse_args()
+    results = Results("footprint")
 
     base_pass = statistics.median(bare_start("pass") for _ in range(args.starts))
     base_flask = statistics.median(bare_start("import flask") for _ in range(args.starts))
@@ -182,6 +189,32 @@ decode_every = 2
             f"peak RSS sum {figures['hwm']:.0f} MB ({per}); target ≤ {target} MB"
         )
     print(f"  baseline: one bare interpreter RSS {base_rss:.0f} MB ({base_rss * 4:.0f} MB for 4)")
+    cold = statistics.median(starts)
+    results.add(
+        "cold start to healthy",
+        cold,
+        "s",
+        baseline=base_flask,
+        baseline_label="python -c 'import flask'",
+        target="≤ 3 s",
+        met=cold <= 3,
+        group="cold start",
+    )
+    bare = base_rss * len(SERVICES)
+    for title, figures, target in (("idle", idle, 150), ("camera 640×480", scanning, 250)):
+        for kind in ("rss", "pss"):
+            results.add(
+                f"{title}: {kind.upper()} of all services",
+                figures[kind],
+                "MB",
+                baseline=bare,
+                baseline_label=f"{len(SERVICES)} bare interpreters",
+                target=f"≤ {target} MB",
+                met=figures[kind] <= target,
+                group="memory",
+            )
+    results.notes.append(f"camera reads during the sample: {reads}")
+    results.write(args.json)
     return 0
 
 
