@@ -17,9 +17,10 @@ from typing import Any
 import paho.mqtt.client as mqtt
 from sqlalchemy import Engine, and_, select
 
-from cloud import commands
+from cloud import allocation, commands
+from cloud.alerts import OpsHousekeeping
 from cloud.config import HubConfig
-from cloud.db import read_only, transaction
+from cloud.db import read_only, retrying, transaction
 from cloud.ingest import alert_stale_gaps
 from cloud.mqtt import make_client
 from cloud.outbox import pending_dn
@@ -52,16 +53,20 @@ class Dispatcher:
         self._acked: dict[str, int] = {}
         self._announced: set[str] = set()
         self._last_housekeeping = 0.0
+        # alert rules, telemetry history and webhook notices: see cloud.alerts
+        self.ops = OpsHousekeeping(config, engine)
 
     def start(self) -> None:
         self.client.connect_async(self.host, self.port, keepalive=30, clean_start=True)
         self.client.loop_start()
         self._thread.start()
+        self.ops.start()
 
     def is_alive(self) -> bool:
         return self._thread.is_alive()
 
     def stop(self) -> None:
+        self.ops.stop()
         self._halt.set()
         self.wake.set()
         self._thread.join(timeout=10)
@@ -116,6 +121,17 @@ class Dispatcher:
             alert_stale_gaps(conn, older)
         if expired:
             log.info("%d commands expired before their station took them", expired)
+        # Orders of stations offline past [allocation] offline_timeout_s move elsewhere;
+        # checked orders no station could take are tried again.
+        moved = retrying(
+            self.engine, lambda conn: allocation.sweep(conn, self.config, protocol.utc_now())
+        )
+        if any(moved.values()):
+            log.info(
+                "allocation sweep: %(moved)d moved, %(placed)d placed, "
+                "%(waybill_blocks)d waybill blocks granted",
+                moved,
+            )
 
     def _round(self) -> None:
         with read_only(self.engine) as conn:

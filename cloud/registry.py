@@ -9,17 +9,19 @@ a late Will of an older session never marks a reconnected station offline.
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, func, select, update
+from sqlalchemy import Connection, func, or_, select, update
 
 from cloud import catalog, streams
 from cloud.alerts import raise_alert
 from cloud.db import insert_ignore
 from cloud.errors import InvalidInput, NotFound, WrongTenant
 from cloud.schema import alerts, allotments, stations, stream_state
+from cloud.schema_ops import telemetry_history
 from cloud.text import clean, is_token
-from edge.protocol import printable, utc_now
+from edge.protocol import format_time, printable, utc_now
 
 log = logging.getLogger(__name__)
 
@@ -192,3 +194,71 @@ def station_ids(conn: Connection, tenant: str) -> list[str]:
             select(stations.c.id).where(stations.c.tenant == tenant).order_by(stations.c.id)
         ).scalars()
     )
+
+
+def scan_total(telemetry: Any) -> int:
+    """Scans counted by all of a station's scanners since their service started."""
+    scanners = telemetry.get("scanners") if isinstance(telemetry, dict) else None
+    if not isinstance(scanners, dict):
+        return 0
+    return sum(
+        int(s["scans"])
+        for s in scanners.values()
+        if isinstance(s, dict) and isinstance(s.get("scans"), int)
+    )
+
+
+def _history_point(station: str, at: str, online: bool, data: Any) -> dict[str, Any]:
+    tele: dict[str, Any] = data if isinstance(data, dict) else {}
+    printers = tele.get("printers")
+    printers = printers if isinstance(printers, dict) else {}
+    queue = tele.get("print_queue")
+    queue = queue if isinstance(queue, dict) else {}
+    point: dict[str, Any] = {
+        "online": bool(online),
+        "outbox_depth": tele.get("outbox_depth"),
+        "print_queue": sum(v for v in queue.values() if isinstance(v, int)),
+        "disk_free_mb": tele.get("disk_free_mb"),
+        "scans": scan_total(tele),
+        "printers": {
+            str(name): {"online": s.get("online"), "paper": s.get("paper")}
+            for name, s in printers.items()
+            if isinstance(s, dict)
+        },
+    }
+    return {"station": station, "at": at, "data": point}
+
+
+def sample_history(conn: Connection) -> int:
+    """Keep one telemetry sample of every station online or heard from in the last day (the
+    dashboard's charts); returns how many. Run every ``[dashboard] history_every_s`` by the
+    ops housekeeping, so ingest does no extra work per telemetry message."""
+    now = utc_now()
+    day_ago = format_time(datetime.now(UTC) - timedelta(days=1))
+    rows = [
+        _history_point(sid, now, online, tele)
+        for sid, online, tele in conn.execute(
+            select(stations.c.id, stations.c.online, stations.c.telemetry).where(
+                or_(stations.c.online.is_(True), stations.c.updated_at >= day_ago)
+            )
+        ).all()
+    ]
+    if rows:
+        conn.execute(telemetry_history.insert(), rows)
+    return len(rows)
+
+
+def prune_history(conn: Connection, older_than: str) -> int:
+    """Delete telemetry samples taken before ``older_than``."""
+    result = conn.execute(telemetry_history.delete().where(telemetry_history.c.at < older_than))
+    return result.rowcount
+
+
+def history(conn: Connection, station: str, since: str) -> list[dict[str, Any]]:
+    """The station's telemetry samples since ``since``, oldest first."""
+    rows = conn.execute(
+        select(telemetry_history.c.at, telemetry_history.c.data)
+        .where(telemetry_history.c.station == station, telemetry_history.c.at >= since)
+        .order_by(telemetry_history.c.at)
+    ).all()
+    return [{"at": at, **data} for at, data in rows]
