@@ -155,8 +155,7 @@ def quote() -> Response:
 def order_view(order: dict[str, Any]) -> dict[str, Any]:
     """An order as the customer screen shows it: with its status link, QR and instructions."""
     runtime = rt()
-    ticket = documents.ticket(runtime.config, order, runtime.base_url,
-                              language=session.get("lang"))
+    ticket = documents.ticket(runtime.config, order, runtime.base_url, language=session.get("lang"))
     return {
         **order,
         "status_url": ticket["status_url"],
@@ -177,11 +176,13 @@ def create_order() -> tuple[Response, int]:
         raise ApiError(400, "bad_request", "'payment' is counter or card")
     cart = _cart(body)
     runtime = rt()
-    existing = orders.by_idempotency_key(runtime.store.conn(), key)
-    if existing:
-        return jsonify(order_view(existing)), 200
     charge = None
     if payment == "card":  # the terminal needs the amount before the order transaction
+        # A retry finds its order before the card is charged again. (A counter order needs
+        # no early look: ``place`` below finds it under the write lock all the same.)
+        existing = orders.by_idempotency_key(runtime.store.conn(), key)
+        if existing:
+            return jsonify(order_view(existing)), 200
         priced = checkout.price(runtime.store.conn(), cart, runtime.config.kiosk)
         if not priced.orderable:
             err = checkout.problem(priced)

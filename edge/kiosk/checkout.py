@@ -250,8 +250,7 @@ def commit_order(
         member=cart.member,
         payment_ref=charge_ref,
     )
-    for sku, qty in cart.lines:
-        stock.move(conn, sku, -qty, "sale", order["id"])
+    stock.sell(conn, cart.lines, order["id"])
     if order["coupon"]:
         coupons.redeem(conn, order["coupon"], order["id"])
     if cart.member:

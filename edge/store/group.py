@@ -5,6 +5,10 @@ writer thread takes what has queued up, runs each function in its own SAVEPOINT 
 ``BEGIN IMMEDIATE`` transaction, and commits once: a function that raises is rolled back to
 its savepoint alone and its caller gets the exception. Nobody hears "done" before the
 COMMIT, so durability is exactly that of one transaction per call — only cheaper.
+
+Each call also runs in a :func:`journal.batch`: its events are written with one statement at
+its end, and the chain's head is carried from call to call (the batch holds the write lock
+throughout, so nobody else can append in between); a call that fails leaves it where it was.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any, TypeVar
 
+from edge.store import journal
 from edge.store.db import Store
 
 log = logging.getLogger(__name__)
@@ -59,16 +64,19 @@ class GroupCommitter:
             outcomes: list[tuple[Future[Any], bool, Any]] = []
             try:
                 with self.store.write() as conn:
+                    head: journal.Head | None = None
                     for n, (fn, future) in enumerate(batch):
                         conn.execute(f"SAVEPOINT call{n}")
                         try:
-                            result = fn(conn)
+                            with journal.batch(conn, head) as events:
+                                result = fn(conn)
                         except Exception as err:  # the caller's error, handed back to it
                             conn.execute(f"ROLLBACK TO call{n}")
                             conn.execute(f"RELEASE call{n}")
                             outcomes.append((future, False, err))
                             continue
                         conn.execute(f"RELEASE call{n}")
+                        head = events.head
                         outcomes.append((future, True, result))
             except Exception as err:  # the COMMIT itself failed: nothing of the batch holds
                 log.exception("group commit of %d calls failed", len(batch))

@@ -19,7 +19,7 @@ from decimal import Decimal
 from typing import Any
 
 from edge import protocol
-from edge.store import journal, kv, loyalty, stock
+from edge.store import journal, loyalty, stock
 from edge.store.db import Conflict, NotFound
 
 TRANSITIONS: dict[str, frozenset[str]] = {
@@ -34,6 +34,8 @@ TRANSITIONS: dict[str, frozenset[str]] = {
 }
 STATUSES = frozenset(TRANSITIONS)
 PACKABLE = frozenset({"open", "picking", "packing"})
+#: Order lines per ``INSERT`` (7 parameters each, well below SQLite's limit).
+_LINES_PER_INSERT = 100
 #: What an order from another channel (assigned by the hub) brings besides its lines.
 SHIPPING_FIELDS = frozenset(
     {
@@ -54,9 +56,13 @@ SHIPPING_FIELDS = frozenset(
 
 
 def _next_number(conn: sqlite3.Connection, station: str) -> str:
-    n = int(kv.get(conn, "order_counter", 0)) + 1
-    kv.put(conn, "order_counter", n)
-    return f"{station.upper()}-{n:06d}"
+    """The next order number; the counter (a JSON number under ``order_counter`` in ``kv``)
+    is read and raised by one statement."""
+    row = conn.execute(
+        "INSERT INTO kv (key, value) VALUES ('order_counter', '1') "
+        "ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1 RETURNING value"
+    ).fetchone()
+    return f"{station.upper()}-{int(row['value']):06d}"
 
 
 def create(
@@ -135,14 +141,17 @@ def create(
         }
         for no, l in enumerate(lines, start=1)
     ]
-    conn.executemany(
-        "INSERT INTO order_lines (order_id, line_no, sku, name, name_en, qty, unit_price) "
-        "VALUES (?,?,?,?,?,?,?)",
-        [
+    for i in range(0, len(lines), _LINES_PER_INSERT):  # one statement for a usual order
+        chunk = order["lines"][i : i + _LINES_PER_INSERT]
+        rows = [
             (order_id, l["line_no"], l["sku"], l["name"], l["name_en"], l["qty"], l["unit_price"])
-            for l in order["lines"]
-        ],
-    )
+            for l in chunk
+        ]
+        conn.execute(
+            "INSERT INTO order_lines (order_id, line_no, sku, name, name_en, qty, unit_price) "
+            "VALUES " + ",".join(["(?,?,?,?,?,?,?)"] * len(rows)),
+            [value for row in rows for value in row],
+        )
     order["timeline"] = [{"at": now, "status": status, "note": f"created via {channel}"}]
     conn.execute(
         "INSERT INTO order_timeline (order_id, at, status, note) VALUES (?,?,?,?)",

@@ -57,12 +57,12 @@ def enqueue(
             "queued",
             order_id,
             reprint_of,
-            now,
+            None,  # due at once: a wall-clock "now" would hold it if the clock steps back
             now,
             now,
         ),
     ).fetchone()
-    job = _job(row)
+    job = {**row, "payload": payload}
     job_id = int(job["id"])
     journal.append(
         conn,

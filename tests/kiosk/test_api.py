@@ -1,5 +1,7 @@
 """The station API: auth, the shared error shape, orders, print jobs, stock, OpenAPI."""
 
+import threading
+
 import pytest
 
 from edge.store import orders, print_jobs, stock
@@ -178,3 +180,27 @@ def test_language_defaults_from_config_and_switches(client):
     client.get("/lang/en")
     page = client.get("/pack/login", headers={"Accept": "text/html"}).data.decode()
     assert "Staff login" in page
+
+
+def test_the_same_order_sent_at_once_from_many_threads_is_placed_once(app, token, runtime):
+    body = {"lines": [{"sku": "DRK-001", "qty": 3}], "payment": "counter"}
+    headers = {"Authorization": f"Bearer {token}", "Idempotency-Key": "k-same"}
+    answers: list[tuple[int, str]] = []
+    start = threading.Barrier(8)
+
+    def send() -> None:
+        client = app.test_client()
+        start.wait()
+        resp = client.post("/api/v1/orders", json=body, headers=headers)
+        answers.append((resp.status_code, resp.json["id"]))
+
+    threads = [threading.Thread(target=send) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(status for status, _ in answers) == [200] * 7 + [201]
+    assert len({order_id for _, order_id in answers}) == 1
+    conn = runtime.store.conn()
+    assert stock.sellable(conn, "DRK-001") == 47
+    assert len(print_jobs.find(conn, order_id=answers[0][1])) == 1

@@ -46,3 +46,50 @@ def test_results_come_back_and_a_failing_call_rolls_back_alone(group):
     assert len(errors) == 8
     assert all(kv.get(conn, f"k{n}") is None for n in range(5, 41, 5))
     assert journal.last_seq(conn) == 32 and journal.verify(conn) is None
+
+
+def test_one_batch_chains_its_callers_events_past_a_failed_call(group):
+    store, committer = group
+    gate, started = threading.Event(), threading.Event()
+
+    def hold(conn):  # keeps the writer busy until the next calls have queued up
+        started.set()
+        gate.wait(10)
+        journal.append(conn, "x.test", {"n": 0})
+        return 0
+
+    def call(n):
+        def work(conn):
+            for part in ("a", "b"):
+                journal.append(conn, "x.test", {"n": n, "part": part})
+            if n == 3:
+                raise Conflict("call 3 refused")
+            return n
+
+        return work
+
+    outcomes: dict[int, object] = {}  # the calls queued behind ``hold`` form one batch
+
+    def run(n, fn):
+        try:
+            outcomes[n] = committer.run(fn)
+        except Conflict as err:
+            outcomes[n] = err
+
+    first = threading.Thread(target=run, args=(0, hold))
+    first.start()
+    assert started.wait(10)
+    others = [threading.Thread(target=run, args=(n, call(n))) for n in range(1, 7)]
+    for t in others:
+        t.start()
+    while committer._queue.qsize() < 6:
+        threading.Event().wait(0.01)
+    gate.set()
+    for t in [first, *others]:
+        t.join(10)
+    assert isinstance(outcomes.pop(3), Conflict)
+    assert outcomes == {0: 0, 1: 1, 2: 2, 4: 4, 5: 5, 6: 6}
+    events = journal.since(store.conn(), 0)
+    assert [e.seq for e in events] == list(range(1, 12))
+    assert sorted({e.data["n"] for e in events}) == [0, 1, 2, 4, 5, 6]
+    assert journal.verify(store.conn()) is None

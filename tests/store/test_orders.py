@@ -1,7 +1,7 @@
 import pytest
 
 from edge import protocol
-from edge.store import Conflict, NotFound, Store, catalog, journal, orders, stock
+from edge.store import Conflict, NotFound, Store, catalog, journal, kv, orders, stock
 
 LINE = {"sku": "A1", "name": "可乐", "name_en": "Cola", "qty": 2, "unit_price": "3.50"}
 
@@ -85,7 +85,8 @@ def test_stock_is_a_ledger_and_never_negative(store):
 def test_find_by_code_accepts_every_gtin_form(store):
     conn = store.conn()
     for code in ("6901234567892", "06901234567892", "A1"):
-        assert catalog.find_by_code(conn, code)["sku"] == "A1"
+        found = catalog.find_by_code(conn, code)
+        assert found is not None and found["sku"] == "A1"
     assert catalog.find_by_code(conn, "0000000000000") is None
 
 
@@ -94,3 +95,31 @@ def test_search_escapes_like_wildcards(store):
     assert [p["sku"] for p in catalog.search(conn, "可")] == ["A1"]
     assert catalog.search(conn, "%") == []
     assert [p["sku"] for p in catalog.search(conn, "cola")] == ["A1"]
+
+
+def test_order_numbers_count_up_and_the_counter_reads_as_a_number(store):
+    with store.write() as conn:
+        numbers = [
+            orders.create(conn, station="st-01", channel="kiosk", lines=[LINE])["number"]
+            for _ in range(3)
+        ]
+    assert numbers == ["ST-01-000001", "ST-01-000002", "ST-01-000003"]
+    assert kv.get(store.conn(), "order_counter") == 3
+
+
+def test_an_order_of_many_lines_keeps_them_all_in_order(store):
+    lines = [{**LINE, "qty": n} for n in range(1, 251)]
+    with store.write() as conn:
+        made = orders.create(conn, station="st-01", channel="kiosk", lines=lines)
+    again = orders.get(store.conn(), made["id"])
+    assert [l["qty"] for l in again["lines"]] == list(range(1, 251))
+    assert [l["line_no"] for l in again["lines"]] == list(range(1, 251))
+    assert again["lines"] == made["lines"]
+
+
+def test_numbering_goes_on_from_a_counter_kept_by_an_earlier_version(store):
+    with store.write() as conn:
+        kv.put(conn, "order_counter", 41)
+        made = orders.create(conn, station="st-01", channel="kiosk", lines=[LINE])
+    assert made["number"] == "ST-01-000042"
+    assert kv.get(store.conn(), "order_counter") == 42
