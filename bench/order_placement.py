@@ -46,6 +46,7 @@ sys.path.insert(0, str(REPO))
 from flask import Flask, Response, jsonify, request  # noqa: E402
 from waitress.server import create_server  # noqa: E402
 
+from bench.results import Results, add_json_option  # noqa: E402
 from edge.store import Store, stock  # noqa: E402
 from edge.store.db import connect, transaction  # noqa: E402
 from tests.conftest import free_port  # noqa: E402
@@ -313,6 +314,29 @@ def report(station: Run, baseline: Run, threads: int, args: argparse.Namespace) 
         f"(target ≥ 0.5×: {'met' if ratio >= 0.5 else 'NOT met'})"
     )
     print(f"  station p99 {p99:.1f} ms (target ≤ 100 ms: {'met' if p99 <= 100 else 'NOT met'})")
+    results = Results("order_placement")
+    results.add(
+        "throughput",
+        station.rate,
+        "orders/s",
+        baseline=baseline.rate,
+        baseline_label="bare Flask + SQLite insert",
+        target="≥ 0.5× baseline",
+        met=ratio >= 0.5,
+        group="throughput",
+    )
+    base_p99 = pct(baseline.latencies, 0.99) * 1000 if baseline.latencies else None
+    results.add(
+        "latency p99",
+        p99,
+        "ms",
+        baseline=base_p99,
+        baseline_label="bare Flask + SQLite insert",
+        target="≤ 100 ms",
+        met=p99 <= 100,
+        group="latency",
+    )
+    results.write(args.json)
 
 
 def main() -> int:
@@ -323,6 +347,7 @@ def main() -> int:
     span.add_argument("--orders", type=int, help="orders per server, instead of --seconds")
     parser.add_argument("--serve-baseline", nargs=2, metavar=("PORT", "DB"), help=argparse.SUPPRESS)
     parser.add_argument("--threads", type=int, default=16, help=argparse.SUPPRESS)
+    add_json_option(parser)
     args = parser.parse_args()
 
     if args.serve_baseline:
