@@ -26,8 +26,8 @@ def _service(name: str) -> Callable[[argparse.Namespace], int]:
             from edge.kiosk.server import build as builder
         elif name == "scanner":
             from edge.scanner.runner import build as builder
-        elif name == "sync":
-            from edge.sync.agent import build as builder
+        elif name == "sync":  # the pairing stand-in while the station has no credentials
+            from edge.pairing import build_sync as builder
         else:
             from edge.spooler.service import build as builder
         if name == "kiosk":
@@ -163,6 +163,96 @@ def _hub(args: argparse.Namespace) -> int:
     return run(args.config, args.role)
 
 
+def _orders_import(args: argparse.Namespace) -> int:
+    """Import a marketplace CSV into the hub database, with a progress bar."""
+    from tqdm import tqdm
+
+    from cloud import importer
+    from cloud.config import EX_CONFIG, HubConfigError, load_hub_config
+    from cloud.db import make_engine, migrate
+    from cloud.errors import InvalidInput
+
+    try:
+        config = load_hub_config(args.config)
+    except HubConfigError as err:
+        print(err, file=sys.stderr)
+        return EX_CONFIG
+    tenant = args.tenant or (config.hub.tenants[0] if len(config.hub.tenants) == 1 else None)
+    if tenant is None:
+        print("name the tenant with --tenant", file=sys.stderr)
+        return 2
+    path = Path(args.file)
+    engine = make_engine(config.hub.database)
+    migrate(engine)
+    bar = tqdm(total=path.stat().st_size, unit="B", unit_scale=True, desc=path.name)
+
+    def progress(p: importer.Progress) -> None:
+        bar.update(p.bytes_read - bar.n)
+        bar.set_postfix(rows=p.rows, accepted=p.accepted, rejected=p.rejected)
+
+    try:
+        with path.open("rb") as source:
+            result = importer.run(
+                engine,
+                config,
+                tenant,
+                source,
+                filename=path.name,
+                channel=args.channel,
+                mapping=args.mapping,
+                progress=progress,
+            )
+    except InvalidInput as err:
+        bar.close()
+        print(f"{path}: {err}", file=sys.stderr)
+        return 1
+    finally:
+        engine.dispose()
+    bar.update(bar.total - bar.n)
+    bar.close()
+    p = result.progress
+    print(
+        f"import {result.id}: {p.rows} rows, {p.accepted} orders accepted, "
+        f"{p.rejected} rows rejected"
+    )
+    for e in result.errors[:20]:
+        print(f"  row {e['row']} ({e['reason']}): {e['message']}")
+    if p.rejected > 20:
+        print(f"  … GET /api/v1/orders/imports/{result.id}/errors.csv lists all {p.rejected}")
+    return 0 if p.rejected == 0 else 3
+
+
+def _hub_user_add(args: argparse.Namespace) -> int:
+    import getpass
+
+    from cloud.config import EX_CONFIG, HubConfigError, load_hub_config
+    from cloud.db import make_engine, migrate, transaction
+    from cloud.errors import HubError
+    from cloud.users import add_user
+
+    try:
+        config = load_hub_config(args.config)
+    except HubConfigError as err:
+        print(err, file=sys.stderr)
+        return EX_CONFIG
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = getpass.getpass(f"password for {args.name}: ")
+    engine = make_engine(config.hub.database)
+    try:
+        migrate(engine)
+        with transaction(engine) as conn:
+            add_user(conn, args.name, password, args.role)
+    except HubError as err:
+        print(err, file=sys.stderr)
+        return 1
+    finally:
+        engine.dispose()
+    print(f"hub user {args.name} added ({args.role})")
+    return 0
+
+
 def _demo(args: argparse.Namespace) -> int:
     from edge.demo import run_demo
 
@@ -194,6 +284,23 @@ def parser() -> argparse.ArgumentParser:
     hub.add_argument("--config", required=True)
     hub.add_argument("--role", default="all", choices=("ingest", "web", "all"))
     hub.set_defaults(func=_hub)
+
+    imp = sub.add_parser("orders-import", help="import a marketplace order CSV into the hub")
+    imp.add_argument("file")
+    imp.add_argument("--config", required=True, help="the hub's TOML config")
+    imp.add_argument("--channel", help="channel of every row (when the file has no column)")
+    imp.add_argument("--mapping", help="a header mapping named in [intake] mappings")
+    imp.add_argument("--tenant", help="tenant (default: the hub's only tenant)")
+    imp.set_defaults(func=_orders_import)
+
+    user = sub.add_parser("hub-user-add", help="add a hub dashboard user (viewer/operator/admin)")
+    user.add_argument("name")
+    user.add_argument("--role", default="viewer", choices=("viewer", "operator", "admin"))
+    user.add_argument("--config", required=True, help="the hub's config file")
+    user.add_argument(
+        "--password-stdin", action="store_true", help="read the password from standard input"
+    )
+    user.set_defaults(func=_hub_user_add)
 
     check = sub.add_parser("check-config", help="validate a config file (exit 78 on error)")
     check.add_argument("file")
@@ -228,6 +335,11 @@ def parser() -> argparse.ArgumentParser:
     cat.add_argument("file")
     cat.add_argument("--config", required=True)
     cat.set_defaults(func=_catalog)
+
+    from edge import backup, doctor
+
+    doctor.add_commands(sub)
+    backup.add_commands(sub)
     return p
 
 

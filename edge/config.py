@@ -183,6 +183,18 @@ class KioskSection(Strict):
     )
 
 
+class PairingSection(Strict):
+    hub_url: str | None = Field(
+        default=None,
+        pattern=r"^https?://[^\s/]+(:\d+)?/?$",
+        description="Hub web address for first-boot pairing; used while [mqtt] has no "
+        "password_file and no cert_file.",
+    )
+    poll_s: float = Field(
+        default=5.0, gt=0, le=600, description="How often an unpaired station asks the hub."
+    )
+
+
 class StationConfig(Strict):
     station: StationSection
     mqtt: MqttSection = Field(default_factory=MqttSection)
@@ -191,6 +203,7 @@ class StationConfig(Strict):
     packing: PackingSection = Field(default_factory=PackingSection)
     kiosk: KioskSection = Field(default_factory=KioskSection)
     sync: SyncSection = Field(default_factory=SyncSection)
+    pairing: PairingSection = Field(default_factory=PairingSection)
     printers: dict[str, PrinterConfig] = Field(
         default_factory=dict, description="Printers by name; [printers.NAME] type = …"
     )
@@ -291,7 +304,7 @@ def _merge(raw: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
 def with_override(config: StationConfig, key: str, value: Any) -> StationConfig:
     """The config with one ``section.field`` set (validated like the file); raises ConfigError."""
     section, _, field = key.partition(".")
-    if not field or section in ("station", "printers", "scanners", "mqtt"):
+    if not field or section in ("station", "printers", "scanners", "mqtt", "pairing"):
         raise ConfigError(
             "override",
             [

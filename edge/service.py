@@ -104,9 +104,13 @@ def run(
         while not stop.wait(tick):
             if service.is_alive():
                 sd_notify("WATCHDOG=1")
-            else:
-                log.error("%s: a worker died; exiting so systemd restarts the service", name)
-                return 1
+                continue
+            restart = getattr(service, "exit_code", None)
+            if restart is not None:  # finished on purpose (e.g. just paired): start again
+                log.info("%s: exiting with %d so it starts again", name, restart)
+                return int(restart)
+            log.error("%s: a worker died; exiting so systemd restarts the service", name)
+            return 1
     finally:
         sd_notify("STOPPING=1")
         service.stop()

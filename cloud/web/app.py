@@ -14,7 +14,9 @@ from werkzeug.exceptions import HTTPException
 
 from cloud.config import HubConfig
 from cloud.errors import HubError, InvalidInput, InvariantViolation, NotFound, WrongTenant
-from cloud.web import api
+from cloud.metrics import HubCollector
+from cloud.web import allocation_api, api, dashboard, orders_api, track
+from cloud.web import pairing as pairing_api
 
 log = logging.getLogger(__name__)
 
@@ -45,10 +47,11 @@ def create_app(config: HubConfig, engine: Engine) -> Flask:
         ["route", "status"],
         registry=registry,
     )
+    registry.register(HubCollector(engine, config.hub.offline_after_s))
 
     @app.before_request
     def _auth() -> Any:
-        if not request.path.startswith("/api/v1/"):
+        if not request.path.startswith("/api/v1/") or request.path in pairing_api.PUBLIC:
             return None
         scheme, _, token = request.headers.get("Authorization", "").partition(" ")
         if scheme.lower() == "bearer" and hmac.compare_digest(
@@ -75,7 +78,11 @@ def create_app(config: HubConfig, engine: Engine) -> Flask:
 
     @app.get("/api/openapi.json")
     def openapi() -> Any:
-        return jsonify(api.spec())
+        spec = api.spec()
+        for path, operations in orders_api.paths().items():
+            spec["paths"].setdefault(path, {}).update(operations)
+        spec["paths"].update(allocation_api.paths())
+        return jsonify(spec)
 
     @app.errorhandler(NotFound)
     def _not_found(err: NotFound) -> Any:
@@ -108,5 +115,10 @@ def create_app(config: HubConfig, engine: Engine) -> Flask:
         log.exception("unhandled error on %s %s", request.method, request.path)
         return error(500, "internal_error", "the hub hit an internal error; it was logged")
 
+    dashboard.init_app(app, config)  # `/` and the staff login; anonymous: /login, /track, /healthz
     app.register_blueprint(api.bp)
+    app.register_blueprint(orders_api.bp)
+    app.register_blueprint(allocation_api.bp)
+    app.register_blueprint(track.bp)  # public: the bearer check covers /api/v1/ only
+    app.register_blueprint(pairing_api.bp)  # /api/v1/pairing/poll needs no token
     return app

@@ -10,7 +10,7 @@ from flask_babel import Babel
 from werkzeug.routing import IntegerConverter, ValidationError
 
 from edge import __version__
-from edge.kiosk import admin_views, api, errors, pack_views, views
+from edge.kiosk import admin_views, api, errors, pack_views, pairing_views, return_views, views
 from edge.kiosk.auth import csrf_token, staff_member
 from edge.kiosk.runtime import Runtime
 
@@ -81,6 +81,7 @@ def create_app(runtime: Runtime) -> Flask:
         return response
 
     errors.register(app)
-    for blueprint in (views.bp, api.bp, pack_views.bp, admin_views.bp):
+    pairing_views.init_app(app)  # `/` shows the pairing screen while unpaired
+    for blueprint in (views.bp, api.bp, pack_views.bp, admin_views.bp, return_views.bp):
         app.register_blueprint(blueprint)
     return app

@@ -97,10 +97,11 @@ main() {
     else
         mosquitto_passwd -c -b "$PASSWORD_FILE" "$id" "$password"
     fi
-    # The broker drops root for the `mosquitto` user and must still read the file.
+    # The broker drops root for the `mosquitto` user and must still read the file; the hub
+    # (user printstation-hub, a member of the mosquitto group) adds paired stations to it.
     if ((EUID == 0)) && getent group mosquitto >/dev/null; then
         chown root:mosquitto "$PASSWORD_FILE"
-        chmod 0640 "$PASSWORD_FILE"
+        chmod 0660 "$PASSWORD_FILE"
     fi
     echo "set    $id in $PASSWORD_FILE (reload mosquitto to apply)" >&2
 
