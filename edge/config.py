@@ -138,7 +138,13 @@ class SyncSection(Strict):
     telemetry_interval_s: float = Field(
         default=30.0, gt=0, le=3600, description="How often telemetry is published."
     )
-    keepalive_s: int = Field(default=30, ge=5, le=600, description="MQTT keepalive.")
+    keepalive_s: int = Field(
+        default=15,
+        ge=5,
+        le=600,
+        description="MQTT keepalive. The broker declares a silent station offline (its Will) "
+        "after 1.5 × this: 15 s shows a dead station offline on the dashboard within 30 s.",
+    )
     topup_low_water: int = Field(
         default=5,
         ge=0,
