@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from cloud import commands, outbox, stock
+from cloud import commands, outbox, returns, stock, waybills
 from cloud.alerts import raise_alert
 from cloud.changeset import ChangeSet
 from cloud.errors import NeverApplies
@@ -214,6 +214,45 @@ def dn_rejected(changes: ChangeSet, ctx: Context) -> None:
     changes.reload_stock()
 
 
+def waybill_used(changes: ChangeSet, ctx: Context) -> None:
+    """The station printed a waybill number: count it used and put it on the order."""
+    data, kind = ctx.event.data, ctx.event.kind
+    block_id, serial = _int(data, "block_id", kind), _int(data, "serial", kind)
+    number, order_id = _need(data, "number", kind), _need(data, "order_id", kind)
+    order = _own_order(changes, ctx, order_id)
+    if waybills.record_used(changes.conn, ctx.station, block_id, serial) is None:
+        raise NeverApplies(f"{kind}: serial {serial} is not in a block of {ctx.station}")
+    body = {**order["data"], "tracking_number": clean(number, 64)}
+    changes.change_order(order_id, ctx.event.at, data=body)
+
+
+def return_requested(changes: ChangeSet, ctx: Context) -> None:
+    kind = ctx.event.kind
+    record = ctx.event.data.get("return")
+    if not isinstance(record, dict):
+        raise NeverApplies(f"{kind}: 'return' must be an object")
+    for key in ("id", "number"):
+        _need(record, key, kind)
+    if record.get("order_id") != _need(ctx.event.data, "order_id", kind):
+        raise NeverApplies(f"{kind}: the return is for another order")
+    _own_order(changes, ctx, record["order_id"])
+    if not isinstance(record.get("lines"), list) or not record["lines"]:
+        raise NeverApplies(f"{kind}: 'lines' must be a non-empty list")
+    changes.flush()
+    returns.station_requested(changes.conn, changes.tenant, ctx.station, record)
+
+
+def return_inspected(changes: ChangeSet, ctx: Context) -> None:
+    data, kind = ctx.event.data, ctx.event.kind
+    return_id, status = _need(data, "return_id", kind), _need(data, "status", kind)
+    restocked = data.get("restocked")
+    if status not in ("restocked", "rejected") or not isinstance(restocked, dict):
+        raise NeverApplies(f"{kind}: needs a status restocked/rejected and 'restocked' units")
+    changes.flush()
+    if not returns.inspected(changes.conn, ctx.station, return_id, status, restocked):
+        raise NeverApplies(f"{kind}: no return {printable(return_id)} at {ctx.station}")
+
+
 def record_only(changes: ChangeSet, ctx: Context) -> None:
     """Kept in the inbox with its data; nothing else to do."""
 
@@ -227,6 +266,9 @@ EFFECTS: dict[str, Callable[[ChangeSet, Context], None]] = {
     protocol.STOCK_TOPUP_REQUEST: stock_topup_request,
     protocol.COMMAND_RESULT: command_result,
     protocol.DN_REJECTED: dn_rejected,
+    protocol.WAYBILL_USED: waybill_used,
+    protocol.RETURN_REQUESTED: return_requested,
+    protocol.RETURN_INSPECTED: return_inspected,
     **{
         kind: record_only
         for kind in (

@@ -18,7 +18,19 @@ from urllib.parse import unquote, urlsplit
 
 from edge.config import StationConfig
 from edge.kiosk import documents
-from edge.store import Conflict, NotFound, catalog, kv, orders, print_jobs, scans, staff
+from edge.store import (
+    Conflict,
+    NotFound,
+    catalog,
+    kv,
+    orders,
+    print_jobs,
+    scans,
+    staff,
+    stock,
+    waybills,
+)
+from edge.sync.apply import HUB_ORDER
 
 OPEN_ORDER = "packing.order_id"
 MAX_CODE = 512
@@ -176,10 +188,28 @@ def _count(
         return _outcome(
             conn, scan, "item_packed", product["name"], order=orders.get(conn, order_id), sku=sku
         )
+    _finish_hub_order(conn, order)
     packed = orders.transition(conn, order_id, "packed", "every item scanned")
     kv.delete(conn, OPEN_ORDER)
     jobs = [j["id"] for j in print_for_packed(conn, config, packed, base_url)]
     return _outcome(conn, scan, "order_packed", packed["number"], order=packed, sku=sku, jobs=jobs)
+
+
+def _finish_hub_order(conn: sqlite3.Connection, order: dict[str, Any]) -> None:
+    """An order the hub assigned: its units are sold from the allotment granted for it,
+    and a delivery with a carrier takes the next waybill number of that carrier's pool."""
+    if not kv.get(conn, f"{HUB_ORDER}{order['id']}"):
+        return
+    for line in order["lines"]:
+        qty = min(int(line["qty"]), stock.sellable(conn, line["sku"]))
+        if qty > 0:
+            stock.move(conn, line["sku"], -qty, "sale", order["id"])
+    kv.delete(conn, f"{HUB_ORDER}{order['id']}")
+    carrier = order.get("carrier")
+    if carrier and not order.get("tracking_number") and order.get("fulfilment") != "pickup":
+        number = waybills.take(conn, carrier, order["id"])
+        if number:
+            orders.set_fields(conn, order["id"], tracking_number=number)
 
 
 def refused(conn: sqlite3.Connection, scan: Scan, reason: str) -> ScanResult:

@@ -12,7 +12,19 @@ from typing import Any
 from edge import protocol
 from edge.config import OVERRIDES, ConfigError, StationConfig, with_override
 from edge.protocol import Event
-from edge.store import Conflict, NotFound, catalog, coupons, journal, orders, print_jobs, stock
+from edge.store import (
+    Conflict,
+    NotFound,
+    catalog,
+    coupons,
+    journal,
+    kv,
+    orders,
+    print_jobs,
+    returns,
+    stock,
+    waybills,
+)
 
 
 class NeverApplies(Exception):
@@ -73,6 +85,47 @@ def _order(conn: sqlite3.Connection, event: Event, config: StationConfig) -> Out
         status="open",
         **fields,
     )
+    kv.put(conn, f"{HUB_ORDER}{order['id']}", 1)  # packing it records the sale
+    return Outcome()
+
+
+HUB_ORDER = "hub_order:"
+#: An order the station has started on keeps it; a revoke of it is refused.
+REVOCABLE = frozenset({"open", "exception", "pending_payment"})
+
+
+def _revoke(conn: sqlite3.Connection, event: Event, config: StationConfig) -> Outcome:
+    """The hub moved an order elsewhere: an untouched order is cancelled here without
+    being reported back (the hub already recorded the move); one being picked, packed or
+    already packed is kept and the revoke refused, so the hub raises an alert."""
+    order_id = _need(event.data, "order_id", str)
+    row = conn.execute("SELECT status, number FROM orders WHERE id = ?", (order_id,)).fetchone()
+    if row is None:
+        return Outcome()
+    if row["status"] == "cancelled":
+        return Outcome()
+    if row["status"] not in REVOCABLE:
+        raise NeverApplies(f"order {row['number']} is already {row['status']} here; kept")
+    now = protocol.utc_now()
+    note = f"moved by the hub: {event.data.get('reason') or 're-allocated'}"
+    conn.execute(
+        "UPDATE orders SET status = 'cancelled', updated_at = ? WHERE id = ?", (now, order_id)
+    )
+    conn.execute(
+        "INSERT INTO order_timeline (order_id, at, status, note) VALUES (?,?,?,?)",
+        (order_id, now, "cancelled", note),
+    )
+    kv.delete(conn, f"{HUB_ORDER}{order_id}")
+    return Outcome()
+
+
+def _waybill_pool(conn: sqlite3.Connection, event: Event, config: StationConfig) -> Outcome:
+    waybills.add_block(conn, event.data)
+    return Outcome()
+
+
+def _return_expected(conn: sqlite3.Connection, event: Event, config: StationConfig) -> Outcome:
+    returns.expect(conn, _need(event.data, "return", dict))
     return Outcome()
 
 
@@ -129,4 +182,7 @@ HANDLERS = {
     protocol.STOCK_ALLOTMENT: _allotment,
     protocol.ORDER_ASSIGNED: _order,
     protocol.COMMAND: _command,
+    protocol.ORDER_REVOKED: _revoke,
+    protocol.WAYBILL_POOL: _waybill_pool,
+    protocol.RETURN_EXPECTED: _return_expected,
 }
