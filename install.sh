@@ -85,7 +85,7 @@ dir() {
 step1_packages() {
   local wanted=(python3 python3-venv python3-dev mosquitto mosquitto-clients)
   case "$MODE" in
-    dev) wanted+=(libzbar0 fonts-wqy-microhei chromium shellcheck systemd libusb-1.0-0) ;;
+    dev) wanted+=(libzbar0 fonts-wqy-microhei chromium shellcheck systemd libusb-1.0-0 faketime) ;;
     station) wanted+=(libzbar0 fonts-wqy-microhei libusb-1.0-0 chromium cage sqlite3) ;;
     hub) wanted+=(sqlite3) ;;
   esac
