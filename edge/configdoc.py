@@ -1,13 +1,14 @@
-"""The configuration reference, generated from the config schema so it cannot drift.
+"""The configuration reference, generated from the config schemas so it cannot drift.
 
-``python -m edge.configdoc`` prints the Markdown reference kept between the markers in
-``docs/configuration.md``; a test fails when the two differ.
+``python -m edge.configdoc`` prints the station and hub references kept between the markers
+in ``docs/configuration.md``; ``--write`` puts them there. A test fails when they differ.
 """
 
 from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel
@@ -16,6 +17,9 @@ from edge.config import StationConfig
 
 BEGIN = "<!-- BEGIN GENERATED REFERENCE -->"
 END = "<!-- END GENERATED REFERENCE -->"
+HUB_BEGIN = "<!-- BEGIN GENERATED HUB REFERENCE -->"
+HUB_END = "<!-- END GENERATED HUB REFERENCE -->"
+DOC = Path(__file__).resolve().parents[1] / "docs" / "configuration.md"
 
 
 def _type(prop: dict[str, Any]) -> str:
@@ -91,8 +95,32 @@ def reference() -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
-def main() -> int:
-    sys.stdout.write(reference())
+def hub_reference() -> str:
+    """The hub config's sections (the hub's schema is plain pydantic, like the station's)."""
+    from cloud.config import HubConfig
+
+    lines: list[str] = []
+    for name, field in HubConfig.model_fields.items():
+        annotation = field.annotation
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            lines += _table(annotation, f"[{name}]")
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def _between(text: str, begin: str, end: str, body: str) -> str:
+    head, rest = text.split(begin, 1)
+    return f"{head}{begin}\n{body.strip()}\n{end}{rest.split(end, 1)[1]}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if "--write" in args:
+        text = DOC.read_text(encoding="utf-8")
+        text = _between(text, BEGIN, END, reference())
+        text = _between(text, HUB_BEGIN, HUB_END, hub_reference())
+        DOC.write_text(text, encoding="utf-8")
+        return 0
+    sys.stdout.write(reference() + "\n" + hub_reference())
     return 0
 
 

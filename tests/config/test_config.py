@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from edge.config import ConfigError, load_config, parse_config
-from edge.configdoc import BEGIN, END, reference
+from edge.configdoc import BEGIN, END, HUB_BEGIN, HUB_END, hub_reference, reference
 
 REPO = Path(__file__).resolve().parents[2]
 MINIMAL = '[station]\nid = "st-01"\ntenant = "t"\nstore = "s"\n'
@@ -65,4 +65,6 @@ def test_example_config_is_valid():
 def test_reference_in_docs_is_generated_from_the_schema():
     doc = (REPO / "docs" / "configuration.md").read_text(encoding="utf-8")
     generated = doc.split(BEGIN, 1)[1].split(END, 1)[0].strip()
-    assert generated == reference().strip(), "run: python -m edge.configdoc and paste it"
+    assert generated == reference().strip(), "run: python -m edge.configdoc --write"
+    hub = doc.split(HUB_BEGIN, 1)[1].split(HUB_END, 1)[0].strip()
+    assert hub == hub_reference().strip(), "run: python -m edge.configdoc --write"
