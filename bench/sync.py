@@ -30,6 +30,7 @@ asserted: the figures and the target verdicts are printed, and the exit status i
 
 Usage: python bench/sync.py [--quick] [--events 50000] [--stations 100] [--rate 2]
        [--seconds 60] [--scale-stations 10] [--live-procs 4] [--parts raw,drain,live,scale]
+       [--window 1000]
        [--pg postgresql://postgres@127.0.0.1:5432/test]
 """
 
@@ -93,15 +94,6 @@ from sync_report import (  # noqa: E402
     report_raw,
     report_scaling,
 )
-
-# -- PostgreSQL --------------------------------------------------------------------------------
-
-
-# -- hub processes -----------------------------------------------------------------------------
-
-
-# -- stations ----------------------------------------------------------------------------------
-
 
 # -- 1. raw ceiling ----------------------------------------------------------------------------
 
@@ -451,6 +443,9 @@ def main() -> int:
     parser.add_argument(
         "--live-procs", type=int, default=4, help="processes the live stations are spread over"
     )
+    parser.add_argument(
+        "--window", type=int, help="the drain and scaling stations' [sync] window_events"
+    )
     parser.add_argument("--raw-peer", nargs=2, help=argparse.SUPPRESS)
     parser.add_argument("--live-worker", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -464,6 +459,7 @@ def main() -> int:
     n = args.events or (10_000 if args.quick else 50_000)
     seconds = args.seconds or (15.0 if args.quick else 60.0)
     parts = set(args.parts.split(","))
+    Station.window_events = args.window
 
     logging.basicConfig(level=logging.WARNING, format="  (log) %(name)s: %(message)s")
     with tempfile.TemporaryDirectory(prefix="bench-sync-") as tmp_name:

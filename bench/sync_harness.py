@@ -28,6 +28,7 @@ from sqlalchemy.engine import make_url  # noqa: E402
 
 from cloud import db  # noqa: E402
 from cloud.ingest import check_streams  # noqa: E402
+from cloud.mqtt import no_delay  # noqa: E402
 from cloud.schema import inbox  # noqa: E402
 from edge import protocol  # noqa: E402
 from edge.config import StationConfig, load_config  # noqa: E402
@@ -152,6 +153,17 @@ def exactly_once(engine: Engine, expected: dict[str, int]) -> list[str]:
     return problems
 
 
+# ``printstation hub`` with its INFO log set up before anything is imported: the readiness
+# markers below are INFO lines, and a library that configures the root logger on import
+# (python-escpos does) would otherwise leave it at WARNING.
+_HUB_MAIN = (
+    "import logging, sys; "
+    "logging.basicConfig(level=logging.INFO, "
+    "format='%(asctime)s %(levelname)s %(name)s: %(message)s'); "
+    "from edge.cli import main; sys.exit(main(sys.argv[1:]))"
+)
+
+
 class HubProcess:
     """``printstation hub --role ROLE`` as its own process, its log in a file."""
 
@@ -165,7 +177,7 @@ class HubProcess:
         self.role, self.log = role, log
         with log.open("ab") as out:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "edge.cli", "hub", "--config", str(config), "--role", role],
+                [sys.executable, "-c", _HUB_MAIN, "hub", "--config", str(config), "--role", role],
                 cwd=REPO,
                 stdin=subprocess.DEVNULL,
                 stdout=out,
@@ -222,8 +234,12 @@ class TimedAgent(SyncAgent):
 
 
 class Station:
+    #: ``[sync] window_events`` of the stations made in this process (None: the default).
+    window_events: ClassVar[int | None] = None
+
     def __init__(self, root: Path, station_id: str, broker_url: str):
-        path = write_config(root / station_id, station_id=station_id, mqtt_url=broker_url)
+        extra = f"[sync]\nwindow_events = {self.window_events}\n" if self.window_events else ""
+        path = write_config(root / station_id, extra, station_id=station_id, mqtt_url=broker_url)
         self.id = station_id
         self.config = load_config(path)
         self.store = Store(self.config.db_path)
@@ -297,8 +313,13 @@ def drain_all(
         time.sleep(0.01)
 
 
-def mqtt_client() -> mqtt.Client:
-    return mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
+def mqtt_client(*, nodelay: bool = False) -> mqtt.Client:
+    """A plain paho client; ``nodelay`` sets ``TCP_NODELAY`` on its socket as the hub's and
+    stations' clients do."""
+    client = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
+    if nodelay:
+        client.on_socket_open = no_delay
+    return client
 
 
 def raw_peer(port: int, n: int) -> int:

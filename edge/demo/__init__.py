@@ -267,6 +267,7 @@ def run_demo(data: Path, *, stations: int = 2, port_base: int = 0) -> int:
         manifest = {
             "broker": {"host": "127.0.0.1", "port": shared["broker"], "pid": broker_child.pid},
             "hub": {"url": hub_url, "api_token": hub_token, "pids": {"hub": hub_child.pid}},
+            "dashboard": {"url": hub_url + "/", **backend.dashboard_login(hub_root, hub_conf)},
             "staff": {"name": "demo", "pin": DEMO_PIN, "badge": DEMO_BADGE},
             "stations": [
                 {

@@ -56,6 +56,7 @@ def broker_files(root: Path, port: int, users: list[str]) -> Path:
         f"password_file {passwd}",
         f"acl_file {root / 'acl'}",
         "persistence false",
+        "set_tcp_nodelay true",
         "log_dest stderr",
         f"listener {port} 127.0.0.1",
     ]
@@ -144,3 +145,31 @@ def seed_hub(
                 "/api/v1/stock/allotments",
                 {"station": station, "sku": product["sku"], "qty": allotment},
             )
+
+
+def dashboard_login(hub_root: Path, hub_config: Path) -> dict[str, str]:
+    """The demo's dashboard user ``ops`` (operator), created once with a random password
+    kept under the hub's secrets; returns ``{"user", "password", "role"}``."""
+    password = _secret(hub_root / "secrets" / "dashboard-ops")
+    done = hub_root / "dashboard-user"
+    if not done.exists():
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "edge.cli",
+                "hub-user-add",
+                "ops",
+                "--role",
+                "operator",
+                "--config",
+                str(hub_config),
+                "--password-stdin",
+            ],
+            input=password + "\n",
+            text=True,
+            check=True,
+            capture_output=True,
+        )
+        done.touch()
+    return {"user": "ops", "password": password, "role": "operator"}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import socket
 import ssl
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -45,6 +47,7 @@ def make_client(config: StationConfig) -> tuple[mqtt.Client, Endpoint]:
     )
     client.max_inflight_messages_set(MAX_INFLIGHT)
     client.max_queued_messages_set(MAX_INFLIGHT * 5)
+    client.on_socket_open = no_delay
     username = config.mqtt.username or station
     password = read_secret(config.mqtt.password_file) if config.mqtt.password_file else None
     if password is not None or config.mqtt.username:
@@ -60,3 +63,11 @@ def make_client(config: StationConfig) -> tuple[mqtt.Client, Endpoint]:
         except (OSError, ssl.SSLError, ValueError) as err:
             raise SyncConfigError(f"cannot use the TLS files of [mqtt]: {err}") from err
     return client, where
+
+
+def no_delay(_client: mqtt.Client, _userdata: object, sock: object) -> None:
+    """Send each packet at once (``TCP_NODELAY``): with Nagle's algorithm a ``dn/ack``
+    published right after a ``PUBACK`` waits for the broker's delayed ACK (~40 ms)."""
+    # Not a TCP socket (a Unix socket, a websocket wrapper): nothing to tune.
+    with contextlib.suppress(AttributeError, OSError):
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # type: ignore[attr-defined]

@@ -315,6 +315,8 @@ class Mosquitto:
             "# Written by tests/broker/mosquitto.py for one test.",
             "per_listener_settings false",
             f"allow_anonymous {'true' if anonymous else 'false'}",
+            # As the production hub.conf: no Nagle delay on the broker's sockets.
+            "set_tcp_nodelay true",
         ]
         if self.password_file is not None:
             lines.append(f"password_file {self.password_file}")

@@ -90,7 +90,8 @@ def test_dn_events_apply_once_in_order(agent_for):
     peer.send_dn(e1, e2)
     peer.wait(lambda: peer.dn_acks and peer.dn_acks[-1].upto == 2, what="dn ack")
     conn = agent.store.conn()
-    assert catalog.get(conn, "NEW-1")["name"] == "新品"
+    product_row = catalog.get(conn, "NEW-1")
+    assert product_row is not None and product_row["name"] == "新品"
     assert stock.sellable(conn, "NEW-1") == 12
     peer.send_dn(e1, e2)  # delivered twice: nothing applies again
     peer.wait(lambda: len(peer.dn_acks) >= 2, what="second ack")
@@ -185,19 +186,50 @@ def test_resync_command_sends_the_journal_again(agent_for):
 def test_set_config_is_validated_kept_and_used_at_the_next_start(agent_for):
     agent, peer = agent_for()
     peer.send_dn(
-        peer.seal(protocol.COMMAND, {"command_id": "s1", "name": "set_config",
-                                     "args": {"key": "kiosk.idle_timeout_s", "value": 45}}),
-        peer.seal(protocol.COMMAND, {"command_id": "s2", "name": "set_config",
-                                     "args": {"key": "kiosk.idle_timeout_s", "value": -1}}),
-        peer.seal(protocol.COMMAND, {"command_id": "s3", "name": "set_config",
-                                     "args": {"key": "station.id", "value": "evil"}}),
+        peer.seal(
+            protocol.COMMAND,
+            {
+                "command_id": "s1",
+                "name": "set_config",
+                "args": {"key": "kiosk.idle_timeout_s", "value": 45},
+            },
+        ),
+        peer.seal(
+            protocol.COMMAND,
+            {
+                "command_id": "s2",
+                "name": "set_config",
+                "args": {"key": "kiosk.idle_timeout_s", "value": -1},
+            },
+        ),
+        peer.seal(
+            protocol.COMMAND,
+            {
+                "command_id": "s3",
+                "name": "set_config",
+                "args": {"key": "station.id", "value": "evil"},
+            },
+        ),
     )
     peer.wait(lambda: peer.dn_acks and peer.dn_acks[-1].upto == 3, what="applied")
-    results = {e.data["command_id"]: e.data for e in journal.since(agent.store.conn(), 0, 10_000)
-               if e.kind == protocol.COMMAND_RESULT}
+    results = {
+        e.data["command_id"]: e.data
+        for e in journal.since(agent.store.conn(), 0, 10_000)
+        if e.kind == protocol.COMMAND_RESULT
+    }
     assert results["s1"]["ok"] and not results["s2"]["ok"] and not results["s3"]["ok"]
     from edge.config import load_config
 
     reloaded = load_config(agent.config.station.data_dir / "station.toml")
     assert reloaded.kiosk.idle_timeout_s == 45
     assert reloaded.station.id == agent.config.station.id
+
+
+def test_the_station_client_socket_has_tcp_nodelay(agent_for):
+    """A dn/ack published right after a PUBACK leaves at once, not after a delayed ACK."""
+    import socket
+
+    agent, _peer = agent_for()
+    sock = agent.client.socket()
+    assert isinstance(sock, socket.socket)
+    assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
