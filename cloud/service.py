@@ -69,6 +69,7 @@ def run(config_path: str, role: str) -> int:
     logging.basicConfig(
         level=os.environ.get("PRINTSTATION_LOG", "INFO").upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        force=True,  # python-escpos calls basicConfig() when it is imported
     )
     try:
         config = load_hub_config(config_path)

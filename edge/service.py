@@ -33,6 +33,7 @@ def setup_logging(level: str | None = None) -> None:
     logging.basicConfig(
         level=level.upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        force=True,  # python-escpos calls basicConfig() when it is imported
     )
 
 
