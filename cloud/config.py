@@ -98,7 +98,7 @@ class IntakeSection(Strict):
         default=True, description="Hold orders whose payment status is not paid."
     )
     batch_rows: int = Field(
-        default=500, ge=1, le=10_000, description="CSV rows imported per transaction."
+        default=2000, ge=1, le=10_000, description="CSV rows imported per transaction."
     )
     mappings: dict[str, dict[str, str]] = Field(
         default_factory=dict,

@@ -332,7 +332,10 @@ def _commit(
 
     def work(conn: Connection) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         drafts = [g.draft for g in good if g.draft is not None]
-        made = intake.create_orders(conn, config, tenant, drafts, utc_now())
+        # Imported orders stay ``checked``: the allocation sweep places them in the
+        # background, urgent first across the whole import, so a large file neither waits
+        # for nor holds locks during allocation.
+        made = intake.create_orders(conn, config, tenant, drafts, utc_now(), allocate=False)
         errors = []
         for g in batch:
             if g.problem is not None:

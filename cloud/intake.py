@@ -147,6 +147,7 @@ def create_orders(
     at: str,
     *,
     idempotency_key: str | None = None,
+    allocate: bool = True,
 ) -> list[dict[str, Any]]:
     """Create validated drafts in one transaction; one result per draft, in order:
     ``{"external_id", "id", "number", "status", "reasons"}`` or, for a channel order that
@@ -269,7 +270,7 @@ def create_orders(
         (order_exceptions, held),
     ):
         insert_rows(conn, table, values)
-    if clean:
+    if clean and allocate:
         for order_id in clean:
             allocation.allocate(conn, config, order_id, at)
         now = dict(
