@@ -5,37 +5,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, current_app, jsonify, request
-from sqlalchemy import Engine
+from flask import Blueprint, Response, jsonify, request
 
 from cloud import catalog, commands, orders, registry, stock
-from cloud.config import HubConfig
 from cloud.db import read_only, transaction
 from cloud.errors import InvalidInput, NotFound
+from cloud.web.common import body as _body
+from cloud.web.common import hub as _hub
+from cloud.web.common import tenant as _tenant
 
 bp = Blueprint("hub_api", __name__, url_prefix="/api/v1")
-
-
-def _hub() -> tuple[HubConfig, Engine]:
-    hub = current_app.extensions["hub"]
-    return hub["config"], hub["engine"]
-
-
-def _body() -> dict[str, Any]:
-    data = request.get_json(silent=True)
-    if not isinstance(data, dict):
-        raise InvalidInput("send a JSON object (Content-Type: application/json)")
-    return data
-
-
-def _tenant(body: dict[str, Any] | None = None) -> str:
-    config, _ = _hub()
-    tenant = (body or {}).get("tenant") or request.args.get("tenant")
-    if tenant:
-        return str(tenant)
-    if len(config.hub.tenants) == 1:
-        return config.hub.tenants[0]
-    raise InvalidInput('name the tenant (?tenant= or "tenant" in the body)')
 
 
 def _int(body: dict[str, Any], key: str) -> int:

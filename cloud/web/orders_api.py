@@ -5,24 +5,20 @@ from __future__ import annotations
 
 from typing import IO, Any
 
-from flask import Blueprint, Response, current_app, jsonify, request, stream_with_context
-from sqlalchemy import Engine
+from flask import Blueprint, Response, jsonify, request, stream_with_context
 
 from cloud import exceptions, importer, intake
-from cloud.config import HubConfig
 from cloud.db import read_only, transaction
 from cloud.errors import InvalidInput
 from cloud.orders import get_order
+from cloud.web.common import body as _body
+from cloud.web.common import hub as _hub
+from cloud.web.common import tenant as _tenant
 from edge.protocol import utc_now
 
 bp = Blueprint("hub_orders", __name__, url_prefix="/api/v1/orders")
 
 IMPORT_MAX_BYTES = 256 * 2**20  # about 2.5 million rows of a typical marketplace export
-
-
-def _hub() -> tuple[HubConfig, Engine]:
-    hub = current_app.extensions["hub"]
-    return hub["config"], hub["engine"]
 
 
 def _error(status: int, code: str, message: str) -> tuple[Response, int]:
@@ -37,25 +33,6 @@ def _duplicate(err: intake.Duplicate) -> tuple[Response, int]:
 @bp.errorhandler(exceptions.NotHeld)
 def _not_held(err: exceptions.NotHeld) -> tuple[Response, int]:
     return _error(409, "not_held", str(err))
-
-
-def _tenant(body: dict[str, Any] | None = None) -> str:
-    config, _ = _hub()
-    tenant = (body or {}).get("tenant") or request.args.get("tenant")
-    if isinstance(tenant, str) and tenant:
-        if config.hub.tenants and tenant not in config.hub.tenants:
-            raise InvalidInput(f"this hub does not serve tenant {tenant!r}")
-        return tenant
-    if len(config.hub.tenants) == 1:
-        return config.hub.tenants[0]
-    raise InvalidInput('name the tenant (?tenant= or "tenant" in the body)')
-
-
-def _body() -> dict[str, Any]:
-    data = request.get_json(silent=True)
-    if not isinstance(data, dict):
-        raise InvalidInput("send a JSON object (Content-Type: application/json)")
-    return data
 
 
 @bp.post("")

@@ -10,28 +10,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, current_app, jsonify, request
-from sqlalchemy import Engine
+from flask import Blueprint, jsonify
 
 from cloud import pairing
-from cloud.config import HubConfig
 from cloud.db import transaction
 from cloud.errors import InvalidInput
+from cloud.web.common import body as _body
+from cloud.web.common import hub as _hub
 
 bp = Blueprint("hub_pairing", __name__, url_prefix="/api/v1")
 PUBLIC = ("/api/v1/pairing/poll",)
-
-
-def _hub() -> tuple[HubConfig, Engine]:
-    hub = current_app.extensions["hub"]
-    return hub["config"], hub["engine"]
-
-
-def _body() -> dict[str, Any]:
-    data = request.get_json(silent=True)
-    if not isinstance(data, dict):
-        raise InvalidInput("send a JSON object (Content-Type: application/json)")
-    return data
 
 
 @bp.errorhandler(pairing.PairingDisabled)
