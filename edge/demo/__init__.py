@@ -156,6 +156,21 @@ def _seed_hub(hub_url: str, token: str, described: list[dict[str, Any]]) -> None
         log.warning("not every station reached the hub yet; it will get its stock later")
     stores = [(s["id"], load_config(s["config"]).station.store) for s in described]
     backend.seed_hub(hub_url, token, products(), stores)
+    try:
+        made = backend.seed_channel_orders(
+            hub_url, token, [store for _, store in stores], [p["sku"] for p in products()]
+        )
+    except (OSError, ValueError) as err:
+        log.warning("channel orders were not seeded: %s", err)
+        return
+    for order in made:
+        log.info(
+            "channel order %s (%s): %s%s",
+            order.get("number"),
+            order.get("channel"),
+            order.get("status"),
+            f" → {order['station']}" if order.get("station") else "",
+        )
 
 
 def _healthy(url: str) -> bool:

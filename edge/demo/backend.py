@@ -102,12 +102,17 @@ def hub_argv(config: Path) -> list[str]:
     return [sys.executable, "-m", "edge.cli", "hub", "--config", str(config)]
 
 
-def api(url: str, token: str, method: str, path: str, body: Any = None) -> Any:
+def api(
+    url: str, token: str, method: str, path: str, body: Any = None, key: str | None = None
+) -> Any:
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    if key:
+        headers["Idempotency-Key"] = key
     req = urllib.request.Request(  # noqa: S310 - the demo's own hub on 127.0.0.1
         url + path,
         method=method,
         data=None if body is None else json.dumps(body).encode(),
-        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+        headers=headers,
     )
     with urllib.request.urlopen(req, timeout=10) as resp:  # noqa: S310
         return json.loads(resp.read())
@@ -145,6 +150,80 @@ def seed_hub(
                 "/api/v1/stock/allotments",
                 {"station": station, "sku": product["sku"], "qty": allotment},
             )
+
+
+#: Where the demo's stores stand (store-01, store-02, … in turn).
+REGIONS = (("广东省", "深圳市"), ("上海市", "上海市"), ("浙江省", "杭州市"), ("北京市", "北京市"))
+#: A small carrier table: SF covers everywhere (next day), EMS the stores' provinces.
+CARRIERS: list[dict[str, Any]] = [
+    {
+        "code": "SF",
+        "name": "顺丰速运 SF Express",
+        "service_levels": ["next_day", "standard"],
+        "zones": {"广东": "GD-01", "上海": "SH-02", "浙江": "ZJ-03", "*": "CN-09"},
+        "rates": {
+            zone: {"first_kg": first, "extra_kg": extra}
+            for zone, first, extra in (
+                ("GD-01", "12.00", "2.00"),
+                ("SH-02", "14.00", "3.00"),
+                ("ZJ-03", "13.00", "2.50"),
+                ("CN-09", "20.00", "6.00"),
+            )
+        },
+        "waybills": {"prefix": "SF", "width": 10, "scheme": "mod7", "first": 1, "last": 100_000},
+    },
+    {
+        "code": "EMS",
+        "name": "中国邮政 EMS",
+        "service_levels": ["standard", "scheduled"],
+        "zones": {"广东": "GD-03", "上海": "SH-03", "浙江": "ZJ-03", "北京": "BJ-03"},
+        "rates": {
+            zone: {"first_kg": "8.00", "extra_kg": "2.00"}
+            for zone in ("GD-03", "SH-03", "ZJ-03", "BJ-03")
+        },
+        "waybills": {
+            "prefix": "EE",
+            "suffix": "CN",
+            "width": 8,
+            "scheme": "s10",
+            "first": 47326980,
+            "last": 47426979,
+        },
+    },
+]
+#: Channel orders the demo's hub takes in and allocates: (channel, name, address, level).
+CHANNEL_ORDERS = (
+    ("taobao", "王伟", "广东省深圳市南山区科技园路1号", "next_day"),
+    ("jd", "李娜", "广东省广州市天河区体育西路191号", "standard"),
+    ("web", "张敏", "上海市上海市浦东新区世纪大道100号", "standard"),
+    ("pinduoduo", "刘洋", "上海市上海市徐汇区漕溪北路88号", "next_day"),
+    ("douyin", "陈静", "浙江省杭州市西湖区文三路90号", "standard"),
+)
+
+
+def seed_channel_orders(
+    url: str, token: str, stores: list[str], skus: list[str]
+) -> list[dict[str, Any]]:
+    """Store regions, carriers and a few channel orders, which the hub checks and
+    allocates to the station nearest the customer (first run only)."""
+    for index, store in enumerate(sorted(set(stores))):
+        province, city = REGIONS[index % len(REGIONS)]
+        api(url, token, "PUT", f"/api/v1/stores/{store}", {"province": province, "city": city})
+    api(url, token, "PUT", "/api/v1/carriers", {"tenant": TENANT, "carriers": CARRIERS})
+    made = []
+    for n, (channel, name, address, level) in enumerate(CHANNEL_ORDERS, start=1):
+        body = {
+            "tenant": TENANT,
+            "channel": channel,
+            "external_id": f"DEMO-{n:04d}",
+            "customer": {"name": name, "phone": f"1380013{n:04d}"},
+            "address": address,
+            "service_level": level,
+            "payment_status": "paid",
+            "lines": [{"sku": skus[(n + k) % len(skus)], "qty": 1 + k} for k in range(2)],
+        }
+        made.append(api(url, token, "POST", "/api/v1/orders", body, key=f"demo-{n}"))
+    return made
 
 
 def dashboard_login(hub_root: Path, hub_config: Path) -> dict[str, str]:
