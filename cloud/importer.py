@@ -269,7 +269,7 @@ def run(
         nonlocal group, group_problem, batch_rows
         if not group:
             return
-        made = _Group(group, group[0][1][ext].strip() if ext < len(group[0][1]) else None)
+        made = _Group(group, key_of(group[0][1]))
         made.problem = group_problem
         if made.problem is None:
             try:
@@ -289,10 +289,15 @@ def run(
         batch, batch_rows = [], 0
 
     ext = columns["external_id"]
+
+    def key_of(cells: list[str] | None) -> str | None:
+        """The row's external id; None when the row is too short to have one."""
+        return cells[ext].strip() if cells is not None and ext < len(cells) else None
+
     try:
         for number, cells, problem in _rows(reader):
-            key = cells[ext].strip() if cells is not None and ext < len(cells) else None
-            current = group[0][1][ext].strip() if group else None
+            key = key_of(cells)
+            current = key_of(group[0][1]) if group else None
             if group and (cells is None or key != current):
                 close_group()
                 if batch_rows >= config.intake.batch_rows:
