@@ -31,6 +31,7 @@ sys.path.insert(0, str(REPO))
 
 import requests  # noqa: E402
 
+from bench.results import Results, add_json_option  # noqa: E402
 from bench.sync_harness import (  # noqa: E402
     HubProcess,
     cpu_seconds,
@@ -259,13 +260,31 @@ def main() -> int:
         action="store_true",
         help="run the hub as an ingest process and a web process (default: one --role all)",
     )
+    parser.add_argument("--quick", action="store_true", help="200 stations, 20 requests")
+    add_json_option(parser)
     args = parser.parse_args()
+    if args.quick:
+        args.stations, args.requests, args.idle = 200, 20, 5.0
     with tempfile.TemporaryDirectory(prefix="bench-dash-") as tmp, ExitStack() as stack:
         database = stack.enter_context(pg_schema(args.pg)) if args.pg else f"{tmp}/hub.db"
         result = run(args, Path(tmp), database)
     result["database"] = "postgresql" if args.pg else "sqlite"
     print(json.dumps(result, indent=2))
     p50, p99 = result["overview_html_ms"]
+    figures = Results("dashboard")
+    for name, value in (("overview p50", p50), ("overview p99", p99)):
+        figures.add(
+            f"{name}, {result['stations']} stations",
+            value,
+            "ms",
+            baseline=result["healthz_ms"][0 if "p50" in name else 1],
+            baseline_label="/healthz (SELECT 1)",
+            target="≤ 300 ms",
+            met=value <= 300,
+            group="render",
+        )
+    figures.add("hub CPU, telemetry only", result["hub_cpu_idle_pct"], "% of a core", group="cpu")
+    figures.write(args.json)
     print(
         f"overview of {result['stations']} stations: p50 {p50:.0f} ms, p99 {p99:.0f} ms "
         f"(baseline /healthz p50 {result['healthz_ms'][0]:.1f} ms); hub CPU in % of a core "

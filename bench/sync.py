@@ -58,6 +58,7 @@ sys.path.insert(0, str(REPO))
 
 from sqlalchemy import Engine, select  # noqa: E402
 
+from bench.results import add_json_option  # noqa: E402
 from cloud import db  # noqa: E402
 from cloud.schema import inbox  # noqa: E402
 from edge import protocol  # noqa: E402
@@ -89,6 +90,7 @@ from sync_harness import (  # noqa: E402
     wait_for,
 )
 from sync_report import (  # noqa: E402
+    figures,
     report_drain,
     report_live,
     report_raw,
@@ -446,6 +448,7 @@ def main() -> int:
     parser.add_argument(
         "--window", type=int, help="the drain and scaling stations' [sync] window_events"
     )
+    add_json_option(parser)
     parser.add_argument("--raw-peer", nargs=2, help=argparse.SUPPRESS)
     parser.add_argument("--live-worker", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -468,23 +471,28 @@ def main() -> int:
         # part 1 falls that far behind and would lose messages, so the bench broker keeps more.
         broker = Mosquitto(tmp / "broker", extra_config="max_queued_messages 200000")
         broker.start()
+        found: dict[str, Any] = {}
         try:
             raw = raw_ceiling(broker, n) if "raw" in parts else None
             if raw:
                 report_raw(raw)
             if "drain" in parts:
-                report_drain(drain(broker, args.pg, tmp, n), raw)
+                found["drain"] = drain(broker, args.pg, tmp, n)
+                report_drain(found["drain"], raw)
             if "live" in parts:
-                lv = live(broker, args.pg, tmp, args.stations, args.rate, seconds, args.live_procs)
-                report_live(lv, raw)
+                found["live"] = live(
+                    broker, args.pg, tmp, args.stations, args.rate, seconds, args.live_procs
+                )
+                report_live(found["live"], raw)
             if "scale" in parts:
-                runs = [
+                found["runs"] = [
                     scaling(broker, args.pg, tmp, w, n, args.scale_stations, kill=w == 3)
                     for w in (1, 2, 3)
                 ]
-                report_scaling(runs, args.scale_stations)
+                report_scaling(found["runs"], args.scale_stations)
         finally:
             broker.stop()
+        figures(raw, **found).write(args.json)
     return 0
 
 

@@ -18,6 +18,8 @@ TICK = os.sysconf("SC_CLK_TCK")
 # -- small helpers -----------------------------------------------------------------------------
 from sync_harness import pct, verdict  # noqa: E402
 
+from bench.results import Results  # noqa: E402
+
 
 def table(title: str, header: list[str], rows: list[list[str]]) -> None:
     print(f"\n{title}\n")
@@ -156,3 +158,62 @@ def report_scaling(runs: list[dict[str, Any]], spread: int) -> None:
     )
     for r in runs:
         print(f"  {r['workers']} worker(s):" + r["cpu"][len("  CPU:") :])
+
+
+def figures(
+    raw: dict[str, Any] | None,
+    drain: dict[str, Any] | None = None,
+    live: dict[str, Any] | None = None,
+    runs: list[dict[str, Any]] | None = None,
+) -> Results:
+    """The run's figures for ``--json`` (bench/report.py)."""
+    results = Results("sync")
+    if drain:
+        ratio = drain["rate"] / raw["rate"] if raw else None
+        results.add(
+            f"drain of {drain['n']:,} events",
+            drain["rate"],
+            "events/s",
+            baseline=raw["rate"] if raw else None,
+            baseline_label="raw paho ceiling",
+            target="≥ 1.5× ceiling",
+            met=None if ratio is None else ratio >= 1.5,
+            group="drain",
+        )
+        results.add(
+            "drain time",
+            drain["wall"],
+            "s",
+            target="< 10 s",
+            met=drain["wall"] < 10,
+            group="drain",
+        )
+    if live:
+        p99 = pct(live["to_ack"], 0.99)
+        results.add(
+            f"live p99, {live['stations']} stations × {live['rate']:g}/s",
+            p99,
+            "ms",
+            baseline=pct(raw["round_trips"], 0.99) if raw else None,
+            baseline_label="raw paho round trip p99",
+            target="≤ 50 ms",
+            met=p99 <= 50,
+            group="live",
+        )
+        results.add("live p50", pct(live["to_ack"], 0.5), "ms", group="live")
+    for r in runs or []:
+        results.add(
+            f"ingest, {r['workers']} worker(s)",
+            r["rate"],
+            "events/s",
+            target="nothing lost or doubled",
+            met=not r["problems"],
+            group="scale",
+        )
+    for part, problems in (
+        ("drain", (drain or {}).get("problems")),
+        ("live", (live or {}).get("problems")),
+    ):
+        if problems:
+            results.notes.append(f"{part}: NOT exactly once: {'; '.join(problems)}")
+    return results
