@@ -78,16 +78,18 @@ def to_gray(image: Any) -> GrayImage:
     if hasattr(image, "convert") and hasattr(image, "mode"):
         return numpy.asarray(image.convert("L"))
     array = numpy.asarray(image)
+    if array.size == 0 or array.ndim not in (2, 3):
+        raise ImageUnreadable(f"not an image: array of shape {array.shape}")
+    if array.dtype != numpy.uint8:
+        array = numpy.clip(array, 0, 255).astype(numpy.uint8)
     if array.ndim == 3 and array.shape[2] in (3, 4):
         cv2 = require_module("cv2", _CAMERA_EXTRA)
         code = cv2.COLOR_BGRA2GRAY if array.shape[2] == 4 else cv2.COLOR_BGR2GRAY
         array = cv2.cvtColor(array, code)
     elif array.ndim == 3 and array.shape[2] == 1:
         array = array[:, :, 0]
-    if array.ndim != 2 or array.size == 0:
+    if array.ndim != 2:
         raise ImageUnreadable(f"not an image: array of shape {array.shape}")
-    if array.dtype != numpy.uint8:
-        array = numpy.clip(array, 0, 255).astype(numpy.uint8)
     return numpy.ascontiguousarray(array)
 
 
