@@ -254,17 +254,14 @@ def context_for(
         since = format_time(datetime.fromisoformat(at) - timedelta(seconds=window_s))
         prints = sorted({d["fingerprint"] for d in drafts})
         for chunk in _chunks(prints):
-            ctx.recent.update(
-                r[0]
-                for r in conn.execute(
-                    select(order_fingerprints.c.fingerprint).where(
-                        order_fingerprints.c.tenant == tenant,
-                        order_fingerprints.c.fingerprint.in_(chunk),
-                        order_fingerprints.c.created_at >= since,
-                        order_fingerprints.c.order_id.not_in(exclude),
-                    )
-                )
+            query = select(order_fingerprints.c.fingerprint).where(
+                order_fingerprints.c.tenant == tenant,
+                order_fingerprints.c.fingerprint.in_(chunk),
+                order_fingerprints.c.created_at >= since,
             )
+            if exclude:  # an empty NOT IN renders as a predicate that defeats the index
+                query = query.where(order_fingerprints.c.order_id.not_in(exclude))
+            ctx.recent.update(r[0] for r in conn.execute(query))
     return ctx
 
 
