@@ -12,6 +12,7 @@ import signal
 import threading
 from typing import Any
 
+from waitress import wasyncore
 from waitress.server import create_server
 
 from cloud.config import EX_CONFIG, HubConfig, HubConfigError, load_hub_config
@@ -59,7 +60,12 @@ class Hub:
 
     def stop(self) -> None:
         if self.server is not None:
-            self.server.close()
+            server = self.server
+            # Close every socket from the server's own loop thread: closing them from here
+            # while that thread sits in select() makes it fail with EBADF.
+            server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map))
+            self._http.join(10)
+            server.task_dispatcher.shutdown(timeout=5)
         for part in reversed(self.parts):
             part.stop()
         self.engine.dispose()

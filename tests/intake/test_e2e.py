@@ -1,7 +1,8 @@
 """CSV to station: a real hub and a real station sync agent over a real mosquitto. Orders
-imported from a CSV are checked, allocated to the station, reach its database over the
-``dn`` stream, and the public tracking page shows the steps. (Packing by scans at full
-stations is covered by ``tests/allocation/test_e2e.py``, which posts through this intake.)
+imported from a CSV are checked, allocated to the station by the allocation sweep, reach
+its database over the ``dn`` stream, and the public tracking page shows the steps.
+(Packing by scans at full stations is covered by ``tests/allocation/test_e2e.py``, which
+posts through this intake.)
 """
 
 from __future__ import annotations
@@ -44,7 +45,8 @@ def test_imported_orders_are_allocated_and_reach_the_station(hub, station_factor
     )
     assert status == 201, answer
     by_id = {o["external_id"]: o for o in answer["orders"]}
-    assert by_id["W-1"]["status"] == "allocated", answer
+    # imported orders wait, checked, for the allocation sweep (every 10 s)
+    assert by_id["W-1"]["status"] == "checked", answer
     assert by_id["W-2"]["status"] == "exception" and by_id["W-2"]["reasons"] == ["unpaid"]
 
     # the allocated order reaches the station; the held one does not
@@ -53,7 +55,7 @@ def test_imported_orders_are_allocated_and_reach_the_station(hub, station_factor
     def at_station():
         return station_orders.by_number(agent.store.conn(), number)
 
-    wait(lambda: at_station() is not None, what="order at the station")
+    wait(lambda: at_station() is not None, timeout=40, what="order allocated and at the station")
     assert [(l["sku"], l["qty"]) for l in at_station()["lines"]] == [("TEA-1", 2), ("COLA-1", 1)]
     assert station_orders.by_number(agent.store.conn(), by_id["W-2"]["number"]) is None
 
