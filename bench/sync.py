@@ -70,7 +70,6 @@ DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/test"
 TICK = os.sysconf("SC_CLK_TCK")
 
 
-# -- small helpers -----------------------------------------------------------------------------
 from sync_harness import (  # noqa: E402
     CpuMeter,
     HubProcess,
