@@ -49,8 +49,14 @@ CUSTOMERS = [
 
 
 COUPONS = [
-    {"code": "WELCOME10", "kind": "percent", "value": "10", "min_spend": "20.00",
-     "valid_from": "2026-01-01", "valid_until": "2099-12-31"},
+    {
+        "code": "WELCOME10",
+        "kind": "percent",
+        "value": "10",
+        "min_spend": "20.00",
+        "valid_from": "2026-01-01",
+        "valid_until": "2099-12-31",
+    },
     {"code": "MINUS5", "kind": "fixed", "value": "5.00", "min_spend": "30.00"},
     {"code": "EXPIRED", "kind": "percent", "value": "50", "valid_until": "2025-12-31"},
 ]

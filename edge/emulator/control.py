@@ -63,8 +63,11 @@ def _handler(target: Controllable) -> type[BaseHTTPRequestHandler]:
                 elif posters is not None and path in posters:
                     payload = posters[path](self._body())
                 elif path in ROUTES:
-                    raise RequestError(HTTPStatus.METHOD_NOT_ALLOWED, "method_not_allowed",
-                                       f"{self.command} is not allowed on {path}")
+                    raise RequestError(
+                        HTTPStatus.METHOD_NOT_ALLOWED,
+                        "method_not_allowed",
+                        f"{self.command} is not allowed on {path}",
+                    )
                 else:
                     raise RequestError(HTTPStatus.NOT_FOUND, "not_found", f"no route {path}")
                 self._send(HTTPStatus.OK, payload)
@@ -78,16 +81,19 @@ def _handler(target: Controllable) -> type[BaseHTTPRequestHandler]:
         def _body(self) -> dict[str, Any]:
             length = int(self.headers.get("Content-Length") or 0)
             if length > MAX_BODY:
-                raise RequestError(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "too_large",
-                                   f"body larger than {MAX_BODY} bytes")
+                raise RequestError(
+                    HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+                    "too_large",
+                    f"body larger than {MAX_BODY} bytes",
+                )
             try:
                 body = json.loads(self.rfile.read(length) or b"{}")
             except (json.JSONDecodeError, UnicodeDecodeError) as err:
-                raise RequestError(HTTPStatus.BAD_REQUEST, "bad_json",
-                                   f"invalid JSON: {err}") from err
+                raise RequestError(
+                    HTTPStatus.BAD_REQUEST, "bad_json", f"invalid JSON: {err}"
+                ) from err
             if not isinstance(body, dict):
-                raise RequestError(HTTPStatus.BAD_REQUEST, "bad_json",
-                                   "body must be a JSON object")
+                raise RequestError(HTTPStatus.BAD_REQUEST, "bad_json", "body must be a JSON object")
             return body
 
         def _paper(self, body: dict[str, Any]) -> dict[str, Any]:
@@ -100,8 +106,9 @@ def _handler(target: Controllable) -> type[BaseHTTPRequestHandler]:
         def _online(self, body: dict[str, Any]) -> dict[str, Any]:
             online = body.get("online")
             if not isinstance(online, bool):
-                raise RequestError(HTTPStatus.BAD_REQUEST, "bad_state",
-                                   '"online" must be true or false')
+                raise RequestError(
+                    HTTPStatus.BAD_REQUEST, "bad_state", '"online" must be true or false'
+                )
             target.set_online(online)
             return target.status()
 
@@ -135,16 +142,19 @@ class ControlServer:
 
     def start(self) -> None:
         try:
-            self._server = ThreadingHTTPServer((self._host, self._requested_port),
-                                               _handler(self._target))
+            self._server = ThreadingHTTPServer(
+                (self._host, self._requested_port), _handler(self._target)
+            )
         except OSError as err:
             raise ServerError(
                 f"cannot listen for control on {self._host}:{self._requested_port}: {err}"
             ) from err
         self._server.daemon_threads = True
         self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-            name="printer-emulator-control", daemon=True,
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name="printer-emulator-control",
+            daemon=True,
         )
         self._thread.start()
 

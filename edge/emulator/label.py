@@ -27,13 +27,28 @@ DOTS_PER_INCH = 203
 MAX_LABEL_DOTS = 8000
 MAX_COPIES = 100
 BITMAP_FONTS = {
-    "1": (8, 12), "2": (12, 20), "3": (16, 24), "4": (24, 32), "5": (32, 48), "6": (14, 19),
-    "7": (21, 27), "8": (14, 25),
+    "1": (8, 12),
+    "2": (12, 20),
+    "3": (16, 24),
+    "4": (24, 32),
+    "5": (32, 48),
+    "6": (14, 19),
+    "7": (21, 27),
+    "8": (14, 25),
 }
 CHINESE_FONTS = {"TSS": "gb18030", "TST": "big5", "K": "cp949"}
 BARCODE_TYPES = {
-    "128": "CODE128", "128M": "CODE128", "EAN128": "GS1-128", "39": "CODE39", "39C": "CODE39",
-    "39S": "CODE39", "EAN13": "EAN13", "EAN8": "EAN8", "UPCA": "UPCA", "25": "ITF", "25C": "ITF",
+    "128": "CODE128",
+    "128M": "CODE128",
+    "EAN128": "GS1-128",
+    "39": "CODE39",
+    "39C": "CODE39",
+    "39S": "CODE39",
+    "EAN13": "EAN13",
+    "EAN8": "EAN8",
+    "UPCA": "UPCA",
+    "25": "ITF",
+    "25C": "ITF",
     "CODA": "CODABAR",
 }
 HRI_ALIGN = {1: "left", 2: "center", 3: "right"}
@@ -89,12 +104,23 @@ class Label:
         self.drawn = False
         self._canvas = Image.new("L", (self.width, self.height), 255)
         self._handlers: dict[str, Callable[[tuple[bytes, ...], bytes], None]] = {
-            "SIZE": self._size, "GAP": self._gap, "DIRECTION": self._direction,
-            "REFERENCE": self._reference, "CLS": lambda a, d: self.clear(),
-            "CODEPAGE": self._codepage, "TEXT": self._text, "BLOCK": self._block,
-            "BARCODE": self._barcode, "QRCODE": self._qrcode, "BOX": self._box, "BAR": self._bar,
-            "REVERSE": self._reverse, "ERASE": self._erase, "CIRCLE": self._circle,
-            "BITMAP": self._bitmap, "PRINT": self._print,
+            "SIZE": self._size,
+            "GAP": self._gap,
+            "DIRECTION": self._direction,
+            "REFERENCE": self._reference,
+            "CLS": lambda a, d: self.clear(),
+            "CODEPAGE": self._codepage,
+            "TEXT": self._text,
+            "BLOCK": self._block,
+            "BARCODE": self._barcode,
+            "QRCODE": self._qrcode,
+            "BOX": self._box,
+            "BAR": self._bar,
+            "REVERSE": self._reverse,
+            "ERASE": self._erase,
+            "CIRCLE": self._circle,
+            "BITMAP": self._bitmap,
+            "PRINT": self._print,
         }
 
     @property

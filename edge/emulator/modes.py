@@ -59,8 +59,14 @@ class _GlyphStyle:
 def styled_glyph(char: str, modes: PrintModes) -> Image.Image:
     """The ink mask of one character in the given print modes."""
     style = _GlyphStyle(
-        modes.font_b, modes.bold, modes.underline, modes.width, modes.height, modes.reverse,
-        modes.upside_down, modes.rotated,
+        modes.font_b,
+        modes.bold,
+        modes.underline,
+        modes.width,
+        modes.height,
+        modes.reverse,
+        modes.upside_down,
+        modes.rotated,
     )
     return _styled_glyph(char, style)
 

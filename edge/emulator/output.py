@@ -41,8 +41,9 @@ def paper_out_page(page: Image.Image) -> Image.Image:
     draw = ImageDraw.Draw(marked)
     top = page.height
     draw.rectangle((0, top, page.width - 1, top + NOTE_HEIGHT - 1), outline=RED, width=3)
-    draw.text((page.width / 2, top + NOTE_HEIGHT / 2), "PAPER OUT", fill=RED,
-              font=font(24), anchor="mm")
+    draw.text(
+        (page.width / 2, top + NOTE_HEIGHT / 2), "PAPER OUT", fill=RED, font=font(24), anchor="mm"
+    )
     return marked
 
 
@@ -101,31 +102,59 @@ class JobWriter:
             raw_name = f"{first:06d}-{kind}.bin"
             self._atomic_write(raw_name, raw)
             base = {
-                "kind": kind, "bytes": len(raw), "raw": raw_name, "job": first,
-                "received_at": timestamp(received_at), "finished_at": timestamp(finished_at),
+                "kind": kind,
+                "bytes": len(raw),
+                "raw": raw_name,
+                "job": first,
+                "received_at": timestamp(received_at),
+                "finished_at": timestamp(finished_at),
                 "last_byte_at": timestamp(finished_at if last_byte_at is None else last_byte_at),
-                "paper": paper, "complete": complete, "peer": peer,
+                "paper": paper,
+                "complete": complete,
+                "peer": peer,
             }
             records: list[dict[str, Any]] = []
             if not pages:
-                records.append({**base, "seq": first, "file": None, "printed": False,
-                                "partial": False, "reason": reason or "not printed"})
+                records.append(
+                    {
+                        **base,
+                        "seq": first,
+                        "file": None,
+                        "printed": False,
+                        "partial": False,
+                        "reason": reason or "not printed",
+                    }
+                )
             for index, page in enumerate(pages):
                 seq = first + index
                 suffix = "-partial" if page.partial else ""
                 name = f"{seq:06d}-{kind}{suffix}.png"
                 image = paper_out_page(page.image) if page.partial else page.image
                 self._save_png(name, image)
-                records.append({**base, "seq": seq, "file": name, "printed": True,
-                                "partial": page.partial, "page": index + 1, "pages": len(pages),
-                                "width": page.image.width, "height": page.image.height,
-                                "reason": reason or None})
+                records.append(
+                    {
+                        **base,
+                        "seq": seq,
+                        "file": name,
+                        "printed": True,
+                        "partial": page.partial,
+                        "page": index + 1,
+                        "pages": len(pages),
+                        "width": page.image.width,
+                        "height": page.image.height,
+                        "reason": reason or None,
+                    }
+                )
             with (self.out_dir / JOURNAL).open("a", encoding="utf-8") as journal:
                 journal.write("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records))
             self._records.extend(records)
         for record in records:
-            log.info("job %s page %s: %s", record["job"], record["seq"],
-                     record["file"] or f"not printed ({record['reason']})")
+            log.info(
+                "job %s page %s: %s",
+                record["job"],
+                record["seq"],
+                record["file"] or f"not printed ({record['reason']})",
+            )
         return records
 
     def _temp_path(self, name: str) -> Path:

@@ -28,9 +28,23 @@ DOTS_PER_INCH = 203
 MAX_PAGE_DOTS = 32_000
 MIN_WIDTH, MAX_WIDTH = 64, 4096
 BARCODE_TYPES = {
-    0: "UPCA", 65: "UPCA", 1: "UPCE", 66: "UPCE", 2: "EAN13", 67: "EAN13", 3: "EAN8",
-    68: "EAN8", 4: "CODE39", 69: "CODE39", 5: "ITF", 70: "ITF", 6: "CODABAR", 71: "CODABAR",
-    72: "CODE93", 73: "CODE128", 74: "GS1-128",
+    0: "UPCA",
+    65: "UPCA",
+    1: "UPCE",
+    66: "UPCE",
+    2: "EAN13",
+    67: "EAN13",
+    3: "EAN8",
+    68: "EAN8",
+    4: "CODE39",
+    69: "CODE39",
+    5: "ITF",
+    70: "ITF",
+    6: "CODABAR",
+    71: "CODABAR",
+    72: "CODE93",
+    73: "CODE128",
+    74: "GS1-128",
 }
 QR_LEVELS = {48: "L", 49: "M", 50: "Q", 51: "H"}
 
@@ -53,8 +67,12 @@ class Receipt:
         self._qr_data = b""
         self._graphics: Image.Image | None = None
         self._handlers: dict[str, Callable[[Token], None]] = {
-            "text": self._text, "LF": self._line_feed, "FF": self._line_feed, "HT": self._tab,
-            "ESC @": self._reset, "ESC !": self._print_mode,
+            "text": self._text,
+            "LF": self._line_feed,
+            "FF": self._line_feed,
+            "HT": self._tab,
+            "ESC @": self._reset,
+            "ESC !": self._print_mode,
             "ESC E": self._set("bold", lambda n: bool(n & 1)),
             "ESC G": self._set("bold", lambda n: bool(n & 1)),
             "ESC -": self._set("underline", lambda n: n & 3 if n & 3 < 3 else 0),
@@ -66,19 +84,29 @@ class Receipt:
             "ESC +": self._set("line_spacing", lambda n: round(n * DOTS_PER_INCH / 360)),
             "ESC A": self._set("line_spacing", lambda n: round(n * DOTS_PER_INCH / 60)),
             "ESC 2": lambda t: self._change(line_spacing=DEFAULT_LINE_SPACING),
-            "ESC t": self._set("codepage", int), "ESC SP": self._set("char_spacing", int),
-            "ESC $": self._absolute, "ESC \\": self._relative, "ESC D": self._tabs,
-            "ESC d": self._feed_lines, "ESC J": self._feed_dots,
-            "ESC i": lambda t: self.cut(), "ESC m": lambda t: self.cut(),
-            "GS !": self._size, "GS B": self._set("reverse", lambda n: bool(n & 1)),
+            "ESC t": self._set("codepage", int),
+            "ESC SP": self._set("char_spacing", int),
+            "ESC $": self._absolute,
+            "ESC \\": self._relative,
+            "ESC D": self._tabs,
+            "ESC d": self._feed_lines,
+            "ESC J": self._feed_dots,
+            "ESC i": lambda t: self.cut(),
+            "ESC m": lambda t: self.cut(),
+            "GS !": self._size,
+            "GS B": self._set("reverse", lambda n: bool(n & 1)),
             "GS f": self._set("hri_font_b", lambda n: bool(n & 1)),
             "GS H": self._set("hri", lambda n: n & 3),
             "GS h": self._set("bar_height", lambda n: max(n, 1)),
             "GS w": self._set("bar_width", lambda n: min(max(n, 1), 6)),
             "GS L": lambda t: self._change(left_margin=t.args[0] | t.args[1] << 8),
             "GS W": lambda t: self._change(area_width=t.args[0] | t.args[1] << 8),
-            "GS V": self._cut_command, "GS v 0": self._raster, "ESC *": self._bit_image,
-            "GS k": self._barcode, "GS (": self._extended, "GS 8": self._graphics_data,
+            "GS V": self._cut_command,
+            "GS v 0": self._raster,
+            "ESC *": self._bit_image,
+            "GS k": self._barcode,
+            "GS (": self._extended,
+            "GS 8": self._graphics_data,
             "FS &": lambda t: self._change(chinese=True),
             "FS .": lambda t: self._change(chinese=False),
         }
@@ -208,8 +236,11 @@ class Receipt:
     def _print_mode(self, token: Token) -> None:
         n = token.args[0]
         self._change(
-            font_b=bool(n & 0x01), bold=bool(n & 0x08), height=2 if n & 0x10 else 1,
-            width=2 if n & 0x20 else 1, underline=1 if n & 0x80 else 0,
+            font_b=bool(n & 0x01),
+            bold=bool(n & 0x08),
+            height=2 if n & 0x10 else 1,
+            width=2 if n & 0x20 else 1,
+            underline=1 if n & 0x80 else 0,
         )
 
     def _size(self, token: Token) -> None:
@@ -341,8 +372,11 @@ class Receipt:
         wide = round(modes.bar_width * 2.5 + 0.1) if ratio else None
         bars = barcodes.bars_mask(pattern, modes.bar_height, modes.bar_width, wide)
         if bars.width > self._area()[1]:
-            log.warning("%s barcode is %d dots wide, wider than the print area; not printed",
-                        symbology, bars.width)
+            log.warning(
+                "%s barcode is %d dots wide, wider than the print area; not printed",
+                symbology,
+                bars.width,
+            )
             return
         cell = FONT_B if modes.hri_font_b else FONT_A
         above, below = modes.hri in (1, 3), modes.hri in (2, 3)

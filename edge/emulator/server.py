@@ -59,7 +59,11 @@ class PrinterEmulator:
         self.writer = JobWriter(out_dir)
         self._jobs_changed = threading.Condition()
         self.context = PrinterContext(
-            self.state, self.writer, PrintClock(speed_mm_s), width_dots, language,
+            self.state,
+            self.writer,
+            PrintClock(speed_mm_s),
+            width_dots,
+            language,
             on_job=self._notify_job,
         )
         self._listener: socket.socket | None = None
@@ -165,8 +169,12 @@ class PrinterEmulator:
                 continue
             conn.settimeout(None)
             session = Session(conn, peer, self.context)
-            thread = threading.Thread(target=self._run_session, args=(session,),
-                                      name=f"printer-emulator-{peer}", daemon=True)
+            thread = threading.Thread(
+                target=self._run_session,
+                args=(session,),
+                name=f"printer-emulator-{peer}",
+                daemon=True,
+            )
             with self._lock:
                 self._sessions[thread] = session
             thread.start()
@@ -231,18 +239,38 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
     parser.add_argument("--port", type=int, default=9100, help="print port (0 = any free port)")
     parser.add_argument("--out", required=True, help="folder for page PNGs, raw jobs, jobs.jsonl")
-    parser.add_argument("--width-dots", type=int, default=576,
-                        help="receipt printable width in dots (576 = 80 mm, 384 = 58 mm)")
-    parser.add_argument("--speed-mm-s", type=float, default=None,
-                        help="print speed; data is read no faster than it prints")
-    parser.add_argument("--paper-length-mm", type=float, default=None,
-                        help="paper runs out after printing this many mm")
+    parser.add_argument(
+        "--width-dots",
+        type=int,
+        default=576,
+        help="receipt printable width in dots (576 = 80 mm, 384 = 58 mm)",
+    )
+    parser.add_argument(
+        "--speed-mm-s",
+        type=float,
+        default=None,
+        help="print speed; data is read no faster than it prints",
+    )
+    parser.add_argument(
+        "--paper-length-mm",
+        type=float,
+        default=None,
+        help="paper runs out after printing this many mm",
+    )
     parser.add_argument("--paper", choices=PAPER_STATES, default="ok", help="paper state at start")
     parser.add_argument("--offline", action="store_true", help="start offline")
-    parser.add_argument("--language", choices=("auto", "escpos", "tspl"), default="auto",
-                        help="printer language (auto detects it per connection)")
-    parser.add_argument("--control-port", type=int, default=None,
-                        help="HTTP control port (0 = any free port; default: no control)")
+    parser.add_argument(
+        "--language",
+        choices=("auto", "escpos", "tspl"),
+        default="auto",
+        help="printer language (auto detects it per connection)",
+    )
+    parser.add_argument(
+        "--control-port",
+        type=int,
+        default=None,
+        help="HTTP control port (0 = any free port; default: no control)",
+    )
     parser.add_argument("--log-level", default=os.environ.get("PRINTSTATION_LOG", "INFO"))
     return parser
 
@@ -250,14 +278,23 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Run the emulator until SIGTERM or SIGINT; returns the exit code."""
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=args.log_level.upper(),
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
     language: Language | None = None if args.language == "auto" else args.language
     try:
         emulator = PrinterEmulator(
-            args.host, args.port, args.out, speed_mm_s=args.speed_mm_s,
-            paper_length_mm=args.paper_length_mm, width_dots=args.width_dots,
-            online=not args.offline, paper=args.paper, language=language,
+            args.host,
+            args.port,
+            args.out,
+            speed_mm_s=args.speed_mm_s,
+            paper_length_mm=args.paper_length_mm,
+            width_dots=args.width_dots,
+            online=not args.offline,
+            paper=args.paper,
+            language=language,
             control_port=args.control_port,
         )
         emulator.start()
@@ -275,8 +312,11 @@ def main(argv: list[str] | None = None) -> int:
         signal.signal(signal.SIGINT, _on_signal)
     control = emulator.control_port
     control_text = f"control {args.host}:{control}" if control is not None else "no control"
-    print(f"printer-emulator listening on {args.host}:{emulator.port} ({control_text}), "
-          f"out={emulator.out_dir}", flush=True)
+    print(
+        f"printer-emulator listening on {args.host}:{emulator.port} ({control_text}), "
+        f"out={emulator.out_dir}",
+        flush=True,
+    )
     try:
         while not stop.wait(1.0):
             pass

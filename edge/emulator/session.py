@@ -158,9 +158,16 @@ class Session:
         printed = sum(page.image.height for page in pages)
         self.context.clock.advance(printed - self._accounted)
         self.context.writer.write(
-            job.language, job.raw, pages, received_at=self._job_started, finished_at=time.time(),
+            job.language,
+            job.raw,
+            pages,
+            received_at=self._job_started,
+            finished_at=time.time(),
             last_byte_at=self._chunk_at,
-            paper=state.paper, reason=reason or job.note, complete=job.complete, peer=self.peer,
+            paper=state.paper,
+            reason=reason or job.note,
+            complete=job.complete,
+            peer=self.peer,
         )
         self._accounted, self._partial, self._discard = 0, None, ""
         self.context.on_job()

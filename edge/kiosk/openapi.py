@@ -41,10 +41,17 @@ CART_BODY = {
     "type": "object",
     "required": ["lines"],
     "properties": {
-        "lines": {"type": "array", "items": {
-            "type": "object", "required": ["sku", "qty"],
-            "properties": {"sku": {"type": "string"},
-                           "qty": {"type": "integer", "minimum": 1, "maximum": 999}}}},
+        "lines": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["sku", "qty"],
+                "properties": {
+                    "sku": {"type": "string"},
+                    "qty": {"type": "integer", "minimum": 1, "maximum": 999},
+                },
+            },
+        },
         "payment": {"type": "string", "enum": ["counter", "card"]},
         "coupon": {"type": "string", "maxLength": 32},
         "member": {"type": "string", "pattern": "^1[0-9]{10}$"},

@@ -61,10 +61,15 @@ class SimulatedTerminal:
     """A card terminal simulator. The next outcome comes from ``control`` (a JSON file
     ``{"next": "approve" | "decline" | "timeout"}``, used once), else ``default``."""
 
-    def __init__(self, control: Path, *, timeout_s: float, delay_s: float = 0.2,
-                 default: str = "approve"):
+    def __init__(
+        self, control: Path, *, timeout_s: float, delay_s: float = 0.2, default: str = "approve"
+    ):
         self.control, self.timeout_s, self.delay_s, self.default = (
-            control, timeout_s, delay_s, default)
+            control,
+            timeout_s,
+            delay_s,
+            default,
+        )
         self.voided: list[Charge] = []
 
     def _next(self) -> str:

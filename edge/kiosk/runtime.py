@@ -98,9 +98,15 @@ class Runtime:
             order = orders.by_number(conn, packing.order_number_in(scan.code))
             product = None if order else catalog.find_by_code(conn, scan.gtin or scan.code)
             outcome = "order_status" if order else "product" if product else "unknown_code"
-            scans.record(conn, scan.code, scan.source, outcome, event_id=scan.event_id,
-                         order_id=order["id"] if order else None,
-                         sku=product["sku"] if product else None)
+            scans.record(
+                conn,
+                scan.code,
+                scan.source,
+                outcome,
+                event_id=scan.event_id,
+                order_id=order["id"] if order else None,
+                sku=product["sku"] if product else None,
+            )
         if order:
             self.customers.publish("order", {"number": order["number"]})
         elif product:
@@ -108,8 +114,13 @@ class Runtime:
             self.customers.publish("product", {"product": {**product, "sellable": sellable}})
         else:
             self.customers.publish("unknown", {"code": scan.code})
-        return packing.ScanResult(outcome, scan.code, outcome != "unknown_code", scan.code,
-                                  sku=product["sku"] if product else None)
+        return packing.ScanResult(
+            outcome,
+            scan.code,
+            outcome != "unknown_code",
+            scan.code,
+            sku=product["sku"] if product else None,
+        )
 
     def take_card_payment(self, key: str, amount: Decimal) -> Charge:
         """Charge the card for a checkout; a failure is journaled and nothing else is written."""
@@ -122,8 +133,11 @@ class Runtime:
         except PaymentError as err:
             self.inflight.release(key)
             with self.store.write() as conn:
-                journal.append(conn, protocol.PAYMENT_FAILED,
-                               {"checkout": key, "amount": str(amount), "reason": err.code})
+                journal.append(
+                    conn,
+                    protocol.PAYMENT_FAILED,
+                    {"checkout": key, "amount": str(amount), "reason": err.code},
+                )
             log.warning("card payment for checkout %s failed: %s", key, err)
             raise ApiError(err.status, err.code, str(err)) from err
 

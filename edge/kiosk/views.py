@@ -70,8 +70,9 @@ def order_qr(number: str) -> Response:
     image = qrcode.make(f"{rt().base_url}/o/{order['number']}", box_size=8, border=2)
     out = io.BytesIO()
     image.save(out, format="PNG")
-    return Response(out.getvalue(), mimetype="image/png",
-                    headers={"Cache-Control": "public, max-age=86400"})
+    return Response(
+        out.getvalue(), mimetype="image/png", headers={"Cache-Control": "public, max-age=86400"}
+    )
 
 
 @bp.get("/o/<number>")

@@ -110,9 +110,7 @@ class ScannerService:
     def _start_one(self, name: str, cfg: SourceConfig) -> None:
         source = self._opener(name, cfg, self._runtime_dir)
         self._sources[name] = source
-        pipeline = ScanPipeline(
-            name, cfg.rules(), Debouncer(cfg.debounce_ms, clock=self._clock)
-        )
+        pipeline = ScanPipeline(name, cfg.rules(), Debouncer(cfg.debounce_ms, clock=self._clock))
         thread = threading.Thread(
             target=self._run, args=(source, pipeline), name=f"scanner-{name}", daemon=True
         )

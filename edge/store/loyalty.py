@@ -19,8 +19,9 @@ def balance(conn: sqlite3.Connection, member: str) -> int:
 
 def is_member(conn: sqlite3.Connection, member: str) -> bool:
     return (
-        conn.execute("SELECT 1 FROM loyalty_movements WHERE member = ? LIMIT 1", (member,))
-        .fetchone()
+        conn.execute(
+            "SELECT 1 FROM loyalty_movements WHERE member = ? LIMIT 1", (member,)
+        ).fetchone()
         is not None
     )
 

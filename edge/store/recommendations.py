@@ -1,4 +1,4 @@
-""""Often bought together", from the station's own order history (item co-occurrence)."""
+"""Items often bought together, from the station's own order history (item co-occurrence)."""
 
 from __future__ import annotations
 

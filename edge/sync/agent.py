@@ -98,16 +98,25 @@ class SyncAgent:
         while not self._halt.is_set():
             if not linked:  # no socket yet, or the last one dropped
                 session = self._next_session()
-                self.client.will_set(self.topics.state, wire.presence(False, session),
-                                     qos=1, retain=True)
+                self.client.will_set(
+                    self.topics.state, wire.presence(False, session), qos=1, retain=True
+                )
                 try:
-                    self.client.connect(self.endpoint.host, self.endpoint.port,
-                                        keepalive=self.settings.keepalive_s, clean_start=True)
+                    self.client.connect(
+                        self.endpoint.host,
+                        self.endpoint.port,
+                        keepalive=self.settings.keepalive_s,
+                        clean_start=True,
+                    )
                     linked = True
                 except (OSError, ValueError) as err:
                     if delay == self.settings.reconnect_min_s:
-                        log.warning("broker %s:%s unreachable: %s; retrying",
-                                    self.endpoint.host, self.endpoint.port, err)
+                        log.warning(
+                            "broker %s:%s unreachable: %s; retrying",
+                            self.endpoint.host,
+                            self.endpoint.port,
+                            err,
+                        )
                     self._halt.wait(delay * random.uniform(0.5, 1.0))  # noqa: S311 - jitter
                     delay = min(delay * 2, self.settings.reconnect_max_s)
                     continue

@@ -20,7 +20,8 @@ def no_logged_errors(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
     caplog.set_level(logging.INFO, logger="edge.emulator")
     yield
     errors = [
-        r for r in caplog.get_records("call")
+        r
+        for r in caplog.get_records("call")
         if r.levelno >= logging.ERROR and r.name.startswith("edge.emulator")
     ]
     assert not errors, [r.getMessage() for r in errors]

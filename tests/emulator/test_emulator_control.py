@@ -102,8 +102,11 @@ def test_main_prints_ready_line_serves_and_stops_on_sigterm(tmp_path: Path) -> N
         f"raise SystemExit(main(['--port', '0', '--control-port', '0', '--out', {str(out)!r}]))"
     )
     process = subprocess.Popen(
-        [sys.executable, "-c", code], cwd=ROOT, stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE, text=True,
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         assert process.stdout is not None

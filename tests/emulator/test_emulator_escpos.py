@@ -154,8 +154,16 @@ def test_parser_handles_any_chunking() -> None:
 
 def test_truncated_commands_do_not_crash() -> None:
     job = b"\x1b@Hello\n"
-    for tail in (b"\x1b", b"\x1d", b"\x1dv0\x00\x10\x00\x10\x00\xff\xff", b"\x1d(k\x05\x00",
-                 b"\x1dk\x49\x20{B12", b"\x1b*\x21\x40", b"\x10", b"\x1c"):
+    for tail in (
+        b"\x1b",
+        b"\x1d",
+        b"\x1dv0\x00\x10\x00\x10\x00\xff\xff",
+        b"\x1d(k\x05\x00",
+        b"\x1dk\x49\x20{B12",
+        b"\x1b*\x21\x40",
+        b"\x10",
+        b"\x1c",
+    ):
         pages = render_escpos(job + tail)
         assert len(pages) == 1
 

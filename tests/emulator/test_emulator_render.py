@@ -117,13 +117,19 @@ def test_writer_numbers_files_and_writes_atomically(tmp_path: Path) -> None:
     writer.write("tspl", b"d", [page, page], received_at=1.0, finished_at=2.0, paper="ok")
 
     again = JobWriter(tmp_path)
-    records = again.write("escpos", b"e", [], received_at=1.0, finished_at=2.0, paper="out",
-                          reason="paper out")
+    records = again.write(
+        "escpos", b"e", [], received_at=1.0, finished_at=2.0, paper="out", reason="paper out"
+    )
 
     names = sorted(p.name for p in tmp_path.iterdir())
     assert names == [
-        "000001-escpos.bin", "000001-escpos.png", "000002-tspl.bin", "000002-tspl.png",
-        "000003-tspl.png", "000004-escpos.bin", "jobs.jsonl",
+        "000001-escpos.bin",
+        "000001-escpos.png",
+        "000002-tspl.bin",
+        "000002-tspl.png",
+        "000003-tspl.png",
+        "000004-escpos.bin",
+        "jobs.jsonl",
     ]
     assert records[0]["printed"] is False and records[0]["reason"] == "paper out"
     assert len((tmp_path / "jobs.jsonl").read_text().splitlines()) == 4

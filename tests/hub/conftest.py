@@ -22,7 +22,8 @@ db_url = cloud_fixtures.db_url
 def hub_toml(root: Path, database: str, broker_url: str) -> Path:
     root.mkdir(parents=True, exist_ok=True)
     path = root / "hub.toml"
-    path.write_text(f"""
+    path.write_text(
+        f"""
 [hub]
 database = "{database}"
 tenants = ["test"]
@@ -33,8 +34,10 @@ url = "{broker_url}"
 
 [http]
 port = {free_port()}
-token_file = "{root / 'api-token'}"
-""", encoding="utf-8")
+token_file = "{root / "api-token"}"
+""",
+        encoding="utf-8",
+    )
     return path
 
 
@@ -52,13 +55,18 @@ def station_factory(tmp_path, broker):
     made = []
 
     def make(station_id: str = "st-01", *, seed_orders: int = 2, store: str = "store-01"):
-        path = write_config(tmp_path / station_id, """
+        path = write_config(
+            tmp_path / station_id,
+            """
 [sync]
 ack_timeout_s = 2.0
 telemetry_interval_s = 0.5
 reconnect_min_s = 0.2
 reconnect_max_s = 1.0
-""", station_id=station_id, mqtt_url=broker.url)
+""",
+            station_id=station_id,
+            mqtt_url=broker.url,
+        )
         text = path.read_text(encoding="utf-8").replace('store = "store-01"', f'store = "{store}"')
         path.write_text(text, encoding="utf-8")
         from edge.config import load_config

@@ -29,8 +29,12 @@ pytestmark = pytest.mark.slow
 
 def inbox_seqs(engine, station: str) -> list[int]:
     with read_only(engine) as conn:
-        return [r[0] for r in conn.execute(
-            select(inbox.c.seq).where(inbox.c.station == station).order_by(inbox.c.seq))]
+        return [
+            r[0]
+            for r in conn.execute(
+                select(inbox.c.seq).where(inbox.c.station == station).order_by(inbox.c.seq)
+            )
+        ]
 
 
 def fill(agent, n: int) -> int:
@@ -59,9 +63,12 @@ def test_malformed_payloads_are_refused_and_the_stream_goes_on(hub, station_fact
     agent = station_factory("st-01")
     wait(lambda: outbox.depth(agent.store.conn()) == 0, what="initial sync")
     topic = wire.topics("test", "st-01").up
-    bad = [b"not json", json.dumps({"v": 99, "events": []}).encode(),
-           b'{"v": 1, "station": "st-01", "stream": "up", "events": [{"seq": "x"}]}',
-           b"{" + b" " * (300 * 1024) + b"}"]
+    bad = [
+        b"not json",
+        json.dumps({"v": 99, "events": []}).encode(),
+        b'{"v": 1, "station": "st-01", "stream": "up", "events": [{"seq": "x"}]}',
+        b"{" + b" " * (300 * 1024) + b"}",
+    ]
     client = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
     client.connect("127.0.0.1", broker.port)
     client.loop_start()
@@ -69,6 +76,7 @@ def test_malformed_payloads_are_refused_and_the_stream_goes_on(hub, station_fact
         client.publish(topic, payload, qos=1).wait_for_publish(5)
     client.loop_stop()
     client.disconnect()
+
     def alerted() -> int:
         with read_only(hub.engine) as conn:
             return len(alerts.open_alerts(conn, station="st-01", kind="bad_payload"))
@@ -79,9 +87,7 @@ def test_malformed_payloads_are_refused_and_the_stream_goes_on(hub, station_fact
     exactly_once(hub.engine, "st-01", last)
 
 
-def test_two_stations_selling_the_last_units_offline_cannot_oversell(
-    hub, station_factory, broker
-):
+def test_two_stations_selling_the_last_units_offline_cannot_oversell(hub, station_factory, broker):
     a = station_factory("st-a", seed_orders=1)
     b = station_factory("st-b", seed_orders=1)
     wait(lambda: known(hub, "st-a") and known(hub, "st-b"), what="both stations known")
@@ -105,8 +111,11 @@ def test_two_stations_selling_the_last_units_offline_cannot_oversell(
         sold[name] = count
     assert sold == {"st-a": 5, "st-b": 5}
     broker.restart()
-    wait(lambda: outbox.depth(a.store.conn()) == 0 and outbox.depth(b.store.conn()) == 0,
-         timeout=30, what="both synced")
+    wait(
+        lambda: outbox.depth(a.store.conn()) == 0 and outbox.depth(b.store.conn()) == 0,
+        timeout=30,
+        what="both synced",
+    )
     with read_only(hub.engine) as conn:
         view = hub_stock.stock_view(conn, "test", "DRK-001")
         assert hub_stock.check_invariants(conn) == []
@@ -123,9 +132,13 @@ def test_sync_agent_killed_mid_batch(hub, station_factory, broker, tmp_path):
     config = agent.config.station.data_dir / "station.toml"
 
     def start():
-        return subprocess.Popen([sys.executable, "-m", "edge.cli", "sync", "--config", str(config)],
-                                cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                env={**os.environ, "PRINTSTATION_LOG": "WARNING"})
+        return subprocess.Popen(
+            [sys.executable, "-m", "edge.cli", "sync", "--config", str(config)],
+            cwd=REPO,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            env={**os.environ, "PRINTSTATION_LOG": "WARNING"},
+        )
 
     proc = start()
     wait(lambda: 0 < len(inbox_seqs(hub.engine, "st-01")) < last, timeout=30, what="mid-sync")
@@ -147,9 +160,12 @@ def test_hub_killed_between_commit_and_ack(tmp_path, broker, station_factory, db
 
     def start():
         return subprocess.Popen(
-            [sys.executable, "-m", "edge.cli", "hub", "--config", str(config)], cwd=REPO,
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            env={**os.environ, "PRINTSTATION_LOG": "WARNING"})
+            [sys.executable, "-m", "edge.cli", "hub", "--config", str(config)],
+            cwd=REPO,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            env={**os.environ, "PRINTSTATION_LOG": "WARNING"},
+        )
 
     proc = start()
     agent = station_factory("st-01")

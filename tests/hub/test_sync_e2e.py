@@ -18,8 +18,12 @@ pytestmark = pytest.mark.slow
 
 def hub_count(hub, station: str) -> int:
     with read_only(hub.engine) as conn:
-        return int(conn.execute(select(func.count()).select_from(inbox)
-                                .where(inbox.c.station == station)).scalar() or 0)
+        return int(
+            conn.execute(
+                select(func.count()).select_from(inbox).where(inbox.c.station == station)
+            ).scalar()
+            or 0
+        )
 
 
 def known(hub, station: str) -> bool:
@@ -46,8 +50,12 @@ def test_every_station_event_reaches_the_hub_exactly_once(hub, station_factory):
     wait(lambda: synced(agent), what="station outbox drained")
     assert hub_count(hub, "st-01") == last
     with read_only(hub.engine) as conn:
-        seqs = [r[0] for r in conn.execute(select(inbox.c.seq).where(inbox.c.station == "st-01")
-                                           .order_by(inbox.c.seq))]
+        seqs = [
+            r[0]
+            for r in conn.execute(
+                select(inbox.c.seq).where(inbox.c.station == "st-01").order_by(inbox.c.seq)
+            )
+        ]
     assert seqs == list(range(1, last + 1))
 
 
@@ -69,16 +77,31 @@ def test_catalog_and_allotments_flow_down_and_sales_come_back(hub, station_facto
     from cloud.catalog import put_catalog
 
     with transaction(hub.engine) as conn:
-        put_catalog(conn, "test", [{"sku": "TEA-1", "name": "乌龙茶", "name_en": "Oolong",
-                                    "price": "6.00", "category": "饮料 Drinks",
-                                    "barcodes": ["6901234567892"]}])
+        put_catalog(
+            conn,
+            "test",
+            [
+                {
+                    "sku": "TEA-1",
+                    "name": "乌龙茶",
+                    "name_en": "Oolong",
+                    "price": "6.00",
+                    "category": "饮料 Drinks",
+                    "barcodes": ["6901234567892"],
+                }
+            ],
+        )
         hub_stock.receive(conn, "test", "store-01", "TEA-1", 10)
         hub_stock.grant(conn, "st-01", "TEA-1", 4)
     wait(lambda: stock.sellable(agent.store.conn(), "TEA-1") == 4, what="allotment applied")
     assert catalog.get(agent.store.conn(), "TEA-1")["name"] == "乌龙茶"
     with agent.store.write() as conn:
-        order = orders.create(conn, station="st-01", channel="kiosk", lines=[
-            {"sku": "TEA-1", "name": "乌龙茶", "qty": 3, "unit_price": "6.00"}])
+        order = orders.create(
+            conn,
+            station="st-01",
+            channel="kiosk",
+            lines=[{"sku": "TEA-1", "name": "乌龙茶", "qty": 3, "unit_price": "6.00"}],
+        )
         stock.move(conn, "TEA-1", -3, "sale", order["id"])
     wait(lambda: synced(agent), what="sale synced")
     with read_only(hub.engine) as conn:

@@ -14,7 +14,9 @@ from edge.sample import MEMBER_PHONE, seed
 from edge.store import Store, journal, loyalty, orders, print_jobs, stock
 from tests.kiosk.conftest import PRINTERS
 
-KIOSK = PRINTERS + """
+KIOSK = (
+    PRINTERS
+    + """
 [kiosk]
 card_terminal = "simulated"
 card_timeout_s = 0.5
@@ -23,6 +25,7 @@ card_timeout_s = 0.5
 type = "simulated"
 purpose = "kiosk"
 """
+)
 
 
 @pytest.fixture
@@ -74,11 +77,14 @@ def test_quote_totals_coupon_points_and_tax(page):
     assert q["member"]["earn"] == 25
 
 
-@pytest.mark.parametrize(("code", "subtotal_cart", "reason"), [
-    ("EXPIRED", CART, "2025-12-31"),
-    ("NOPE", CART, None),
-    ("MINUS5", {"lines": [{"sku": "DRK-001", "qty": 1}]}, "30.00"),
-])
+@pytest.mark.parametrize(
+    ("code", "subtotal_cart", "reason"),
+    [
+        ("EXPIRED", CART, "2025-12-31"),
+        ("NOPE", CART, None),
+        ("MINUS5", {"lines": [{"sku": "DRK-001", "qty": 1}]}, "30.00"),
+    ],
+)
 def test_coupons_that_do_not_apply_say_why(page, code, subtotal_cart, reason):
     q = page("POST", "/api/v1/cart/quote", {**subtotal_cart, "coupon": code}).json
     assert q["coupon"]["ok"] is False and q["discount"] == "0.00"
@@ -99,16 +105,27 @@ def test_quote_flags_stock_and_suggests_alternatives(page):
 def test_recommendations_come_from_order_history(page, kiosk):
     with kiosk.store.write() as conn:
         for _ in range(3):
-            orders.create(conn, station="st-01", channel="kiosk", lines=[
-                {"sku": "DRK-001", "name": "可乐", "qty": 1, "unit_price": "3.50"},
-                {"sku": "SNK-001", "name": "薯片", "qty": 1, "unit_price": "7.90"}])
+            orders.create(
+                conn,
+                station="st-01",
+                channel="kiosk",
+                lines=[
+                    {"sku": "DRK-001", "name": "可乐", "qty": 1, "unit_price": "3.50"},
+                    {"sku": "SNK-001", "name": "薯片", "qty": 1, "unit_price": "7.90"},
+                ],
+            )
     q = page("POST", "/api/v1/cart/quote", {"lines": [{"sku": "DRK-001", "qty": 1}]}).json
     assert q["recommendations"][0]["sku"] == "SNK-001"
 
 
 def test_pay_at_counter_order_is_one_transaction(page, kiosk):
-    body = {**CART, "payment": "counter", "coupon": "WELCOME10", "member": MEMBER_PHONE,
-            "points": 100}
+    body = {
+        **CART,
+        "payment": "counter",
+        "coupon": "WELCOME10",
+        "member": MEMBER_PHONE,
+        "points": 100,
+    }
     resp = page("POST", "/api/v1/orders", body, key="k1")
     assert resp.status_code == 201, resp.json
     order = resp.json
@@ -170,15 +187,18 @@ def test_double_submitted_card_checkout_makes_one_order_and_one_charge(page, kio
     assert len(orders.find(kiosk.store.conn(), channel="kiosk")) == 1
 
 
-@pytest.mark.parametrize(("body", "status", "code"), [
-    ({"lines": [{"sku": "DRK-001", "qty": 0}]}, 400, "bad_quantity"),
-    ({"lines": [{"sku": "DRK-001", "qty": 100000}]}, 400, "bad_quantity"),
-    ({"lines": [{"sku": "NOPE", "qty": 1}]}, 422, "unknown_sku"),
-    ({**CART, "coupon": "EXPIRED"}, 422, "coupon_invalid"),
-    ({**CART, "member": "<script>"}, 400, "bad_member"),
-    ({**CART, "payment": "bitcoin"}, 400, "bad_request"),
-    ({"lines": [{"sku": "DRK-001", "qty": 51}]}, 409, "insufficient_stock"),
-])
+@pytest.mark.parametrize(
+    ("body", "status", "code"),
+    [
+        ({"lines": [{"sku": "DRK-001", "qty": 0}]}, 400, "bad_quantity"),
+        ({"lines": [{"sku": "DRK-001", "qty": 100000}]}, 400, "bad_quantity"),
+        ({"lines": [{"sku": "NOPE", "qty": 1}]}, 422, "unknown_sku"),
+        ({**CART, "coupon": "EXPIRED"}, 422, "coupon_invalid"),
+        ({**CART, "member": "<script>"}, 400, "bad_member"),
+        ({**CART, "payment": "bitcoin"}, 400, "bad_request"),
+        ({"lines": [{"sku": "DRK-001", "qty": 51}]}, 409, "insufficient_stock"),
+    ],
+)
 def test_bad_orders_are_refused_and_nothing_is_written(page, kiosk, body, status, code):
     before = journal.last_seq(kiosk.store.conn())
     resp = page("POST", "/api/v1/orders", body, key="bad")

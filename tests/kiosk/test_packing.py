@@ -158,9 +158,15 @@ def test_retried_delivery_counts_once(api, runtime):
 
 def test_scanner_refusals_reach_the_screen(api, runtime):
     q = runtime.live.subscribe()
-    resp = api("POST", "/api/v1/scans", json={
-        "code": "6900000000012", "source": "bench",
-        "rejected": "wrong check digit in EAN13 code '6900000000012' (misread?)"})
+    resp = api(
+        "POST",
+        "/api/v1/scans",
+        json={
+            "code": "6900000000012",
+            "source": "bench",
+            "rejected": "wrong check digit in EAN13 code '6900000000012' (misread?)",
+        },
+    )
     assert resp.status_code == 200 and resp.json["outcome"] == "rejected"
     event, data = q.get(timeout=1)
     assert event == "scan" and data["outcome"] == "rejected" and not data["ok"]

@@ -187,8 +187,9 @@ _gs1ish = st.builds(
 )
 
 
-@settings(max_examples=600, deadline=None, database=None,
-          suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=600, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow]
+)
 @given(st.one_of(st.text(max_size=600), _gs1ish, st.from_regex(r"\d{6,20}", fullmatch=True)))
 def test_arbitrary_text_only_ever_raises_scanner_error(raw: str) -> None:
     try:

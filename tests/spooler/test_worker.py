@@ -165,10 +165,16 @@ def test_backoff_grows_and_is_capped():
 @pytest.mark.allow_errors
 def test_printer_that_never_takes_the_job_is_uncertain_not_a_hang(station_config):
     config = station_config(PRINTERS)
-    backend = SimulatedBackend(SimulatedPrinterConfig(
-        type="simulated", role="label", language="tspl", fail="slow", delay_ms=5000,
-        write_timeout_s=0.3,
-    ))
+    backend = SimulatedBackend(
+        SimulatedPrinterConfig(
+            type="simulated",
+            role="label",
+            language="tspl",
+            fail="slow",
+            delay_ms=5000,
+            write_timeout_s=0.3,
+        )
+    )
     service = SpoolerService(config, backends={"label": backend})
     store = Store(config.db_path)
     try:

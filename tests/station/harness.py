@@ -105,9 +105,7 @@ debounce_ms = 0
                     f"simulated scanner socket {scanner}",
                 )
         if "spooler" in (services or SERVICES):
-            self.wait(
-                (self.config.runtime_dir / "notify-spooler.sock").exists, 20, "spooler"
-            )
+            self.wait((self.config.runtime_dir / "notify-spooler.sock").exists, 20, "spooler")
 
     def kill(self, name: str, sig: int = signal.SIGKILL) -> None:
         proc = self.procs.pop(name)

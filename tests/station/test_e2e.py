@@ -108,20 +108,25 @@ def test_broken_config_exits_78_and_the_kiosk_says_what_to_fix(tmp_path):
     for service in ("spooler", "scanner"):
         proc = subprocess.run(
             [sys.executable, "-m", "edge.cli", service, "--config", str(bad)],
-            capture_output=True, timeout=30, check=False,
+            capture_output=True,
+            timeout=30,
+            check=False,
         )
         assert proc.returncode == 78, proc.stderr
         assert b"station.id" in proc.stderr and b"station.bogus" in proc.stderr
     proc = subprocess.run(
         [sys.executable, "-m", "edge.cli", "check-config", str(bad)],
-        capture_output=True, timeout=30, check=False,
+        capture_output=True,
+        timeout=30,
+        check=False,
     )
     assert proc.returncode == 78
     assert b"station.tenant" in proc.stderr  # a missing key is reported by its path
 
     kiosk = subprocess.Popen(
         [sys.executable, "-m", "edge.cli", "kiosk", "--config", str(bad)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     try:
         url = f"http://127.0.0.1:{port}"
@@ -169,7 +174,8 @@ def test_station_command_runs_each_service_as_its_own_process(tmp_path):
     log = open(tmp_path / "station.log", "wb")  # noqa: SIM115 - closed below
     proc = subprocess.Popen(
         [sys.executable, "-m", "edge.cli", "station", "--config", str(station.config_path)],
-        stdout=log, stderr=log,
+        stdout=log,
+        stderr=log,
     )
     try:
         station.wait(station.healthy, 30, "kiosk")

@@ -15,8 +15,15 @@ from edge import protocol, wire
 
 
 class HubPeer:
-    def __init__(self, port: int, tenant: str, station: str, *, username: str | None = None,
-                 password: str | None = None):
+    def __init__(
+        self,
+        port: int,
+        tenant: str,
+        station: str,
+        *,
+        username: str | None = None,
+        password: str | None = None,
+    ):
         self.topics = wire.topics(tenant, station)
         self.station = station
         self.events: dict[int, protocol.Event] = {}

@@ -13,10 +13,15 @@ from tests.sync.peer import HubPeer
 
 
 def run_agent(tmp_path, broker, mqtt_extra: str, hub_port: int) -> None:
-    path = write_config(tmp_path / "st-01", "\n[sync]\nreconnect_min_s = 0.2\n",
-                        station_id="st-01", mqtt_url=broker.tls_url)
+    path = write_config(
+        tmp_path / "st-01",
+        "\n[sync]\nreconnect_min_s = 0.2\n",
+        station_id="st-01",
+        mqtt_url=broker.tls_url,
+    )
     text = path.read_text(encoding="utf-8").replace(
-        f'url = "{broker.tls_url}"', f'url = "{broker.tls_url}"\n{mqtt_extra}')
+        f'url = "{broker.tls_url}"', f'url = "{broker.tls_url}"\n{mqtt_extra}'
+    )
     path.write_text(text, encoding="utf-8")
     config = load_config(path)
     store = Store(config.db_path)
@@ -35,24 +40,34 @@ def run_agent(tmp_path, broker, mqtt_extra: str, hub_port: int) -> None:
 
 
 def test_tls_with_a_password(tmp_path):
-    broker = Mosquitto(tmp_path / "broker", users={"st-01": "pw", "hub": "hub-pw"},
-                       acl=PRODUCTION_ACL, tls=True)
+    broker = Mosquitto(
+        tmp_path / "broker", users={"st-01": "pw", "hub": "hub-pw"}, acl=PRODUCTION_ACL, tls=True
+    )
     broker.start()
     try:
         (tmp_path / "pw").write_text("pw", encoding="utf-8")
-        run_agent(tmp_path, broker, f'password_file = "{tmp_path / "pw"}"\n'
-                  f'ca_file = "{broker.ca_file}"', broker.port)
+        run_agent(
+            tmp_path,
+            broker,
+            f'password_file = "{tmp_path / "pw"}"\nca_file = "{broker.ca_file}"',
+            broker.port,
+        )
     finally:
         broker.stop()
 
 
 def test_tls_with_a_client_certificate(tmp_path):
-    broker = Mosquitto(tmp_path / "broker", users={"hub": "hub-pw"}, acl=PRODUCTION_ACL,
-                       require_certificate=True)
+    broker = Mosquitto(
+        tmp_path / "broker", users={"hub": "hub-pw"}, acl=PRODUCTION_ACL, require_certificate=True
+    )
     broker.start()
     try:
         cert, key = broker.client_cert("st-01")
-        run_agent(tmp_path, broker, f'ca_file = "{broker.ca_file}"\ncert_file = "{cert}"\n'
-                  f'key_file = "{key}"', broker.port)
+        run_agent(
+            tmp_path,
+            broker,
+            f'ca_file = "{broker.ca_file}"\ncert_file = "{cert}"\nkey_file = "{key}"',
+            broker.port,
+        )
     finally:
         broker.stop()

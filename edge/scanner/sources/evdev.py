@@ -61,7 +61,7 @@ class EvdevScannerConfig(SourceConfig):
         min_length=1,
         max_length=1,
         description="A character the scanner types instead of the GS1 group separator "
-        "(e.g. \"^\"); it is turned back into GS. Ctrl+] and Alt+029 are always understood.",
+        '(e.g. "^"); it is turned back into GS. Ctrl+] and Alt+029 are always understood.',
     )
 
     @model_validator(mode="after")

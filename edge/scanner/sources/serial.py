@@ -26,9 +26,7 @@ TERMINATORS = {"CR": b"\r", "LF": b"\n", "CRLF": b"\r\n"}
 FRAME_LIMIT = 16_384
 """Bytes buffered without a terminator before they are handed on (and rejected as too long)."""
 
-_SERIAL_HINT = (
-    "check the cable and that the printstation user may open the port (group dialout)"
-)
+_SERIAL_HINT = "check the cable and that the printstation user may open the port (group dialout)"
 
 
 class SerialScannerConfig(SourceConfig):
