@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import time
 from typing import Any
 
 import qrcode
@@ -23,6 +24,7 @@ from edge.kiosk.live import TooManyListeners
 from edge.kiosk.openapi import spec
 from edge.kiosk.runtime import Runtime
 from edge.store import catalog, journal, orders, print_jobs
+from edge.sync import telemetry
 
 bp = Blueprint("views", __name__)
 LANGUAGES = ("zh-CN", "en")
@@ -115,6 +117,7 @@ def metrics() -> Response:
     for row in conn.execute("SELECT status, COUNT(*) AS n FROM orders GROUP BY status"):
         m.orders.labels(row["status"]).set(row["n"])
     m.journal_seq.set(journal.last_seq(conn))
+    m.observe(telemetry.gather(rt().config, rt().store, time.monotonic(), None))
     return Response(m.render(), mimetype="text/plain; version=0.0.4")
 
 

@@ -1,5 +1,6 @@
 """The station API: auth, the shared error shape, orders, print jobs, stock, OpenAPI."""
 
+import json
 import threading
 
 import pytest
@@ -204,3 +205,34 @@ def test_the_same_order_sent_at_once_from_many_threads_is_placed_once(app, token
     conn = runtime.store.conn()
     assert stock.sellable(conn, "DRK-001") == 47
     assert len(print_jobs.find(conn, order_id=answers[0][1])) == 1
+
+
+def test_metrics_show_outbox_printers_and_scanners(client, runtime):
+    run = runtime.config.runtime_dir
+    run.mkdir(parents=True, exist_ok=True)
+    (run / "spooler-status.json").write_text(
+        json.dumps(
+            {
+                "printers": {
+                    "receipt": {"online": True, "paper": "low", "printed": 7},
+                    "label": {"online": False, "paper": "out", "printed": 0},
+                }
+            }
+        ),
+        encoding="utf-8",
+    )
+    (run / "scanner-status.json").write_text(
+        json.dumps({"scanners": {"bench": {"connected": True}}}), encoding="utf-8"
+    )
+    metrics = client.get("/metrics").data.decode()
+    assert 'printstation_printer_online{printer="receipt"} 1.0' in metrics
+    assert 'printstation_printer_online{printer="label"} 0.0' in metrics
+    assert 'printstation_printer_paper{paper="low",printer="receipt"} 1.0' in metrics
+    assert 'printstation_printer_paper{paper="ok",printer="receipt"} 0.0' in metrics
+    assert 'printstation_printer_jobs_printed{printer="receipt"} 7.0' in metrics
+    assert 'printstation_scanner_connected{scanner="bench"} 1.0' in metrics
+    outbox = next(
+        line for line in metrics.splitlines() if line.startswith("printstation_outbox_depth ")
+    )
+    assert float(outbox.split()[1]) > 0  # the seeded orders are not acked by any hub
+    assert "printstation_disk_free_bytes " in metrics
