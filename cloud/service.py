@@ -63,8 +63,11 @@ class Hub:
             server = self.server
             # Close every socket from the server's own loop thread: closing them from here
             # while that thread sits in select() makes it fail with EBADF.
-            server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map))
-            self._http.join(10)
+            if self._http.is_alive():
+                server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map))
+                self._http.join(10)
+            else:  # never started
+                wasyncore.close_all(server._map)
             server.task_dispatcher.shutdown(timeout=5)
         for part in reversed(self.parts):
             part.stop()
