@@ -17,6 +17,7 @@ from cloud.errors import HubError, InvalidInput, InvariantViolation, NotFound, W
 from cloud.metrics import HubCollector
 from cloud.web import allocation_api, api, dashboard, orders_api, track
 from cloud.web import pairing as pairing_api
+from cloud.web.common import error
 
 log = logging.getLogger(__name__)
 
@@ -29,10 +30,6 @@ def api_token(config: HubConfig) -> str:
         path.write_text(secrets.token_urlsafe(32), encoding="utf-8")
         path.chmod(0o600)
     return path.read_text(encoding="utf-8").strip()
-
-
-def error(status: int, code: str, message: str) -> tuple[Response, int]:
-    return jsonify({"error": {"code": code, "message": message}}), status
 
 
 def create_app(config: HubConfig, engine: Engine) -> Flask:

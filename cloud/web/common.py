@@ -1,14 +1,20 @@
-"""What every hub API blueprint needs: the hub's config and engine, the JSON body, the tenant."""
+"""What every hub blueprint needs: the hub's config and engine, the JSON body, the tenant,
+the error shape."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app, request
+from flask import Response, current_app, jsonify, request
 from sqlalchemy import Engine
 
 from cloud.config import HubConfig
 from cloud.errors import InvalidInput
+
+
+def error(status: int, code: str, message: str) -> tuple[Response, int]:
+    """The shared error shape ``{"error": {"code", "message"}}`` with its status."""
+    return jsonify({"error": {"code": code, "message": message}}), status
 
 
 def hub() -> tuple[HubConfig, Engine]:

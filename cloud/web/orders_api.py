@@ -12,6 +12,7 @@ from cloud.db import read_only, transaction
 from cloud.errors import InvalidInput
 from cloud.orders import get_order
 from cloud.web.common import body as _body
+from cloud.web.common import error
 from cloud.web.common import hub as _hub
 from cloud.web.common import tenant as _tenant
 from edge.protocol import utc_now
@@ -21,18 +22,14 @@ bp = Blueprint("hub_orders", __name__, url_prefix="/api/v1/orders")
 IMPORT_MAX_BYTES = 256 * 2**20  # about 2.5 million rows of a typical marketplace export
 
 
-def _error(status: int, code: str, message: str) -> tuple[Response, int]:
-    return jsonify({"error": {"code": code, "message": message}}), status
-
-
 @bp.errorhandler(intake.Duplicate)
 def _duplicate(err: intake.Duplicate) -> tuple[Response, int]:
-    return _error(409, "duplicate", str(err))
+    return error(409, "duplicate", str(err))
 
 
 @bp.errorhandler(exceptions.NotHeld)
 def _not_held(err: exceptions.NotHeld) -> tuple[Response, int]:
-    return _error(409, "not_held", str(err))
+    return error(409, "not_held", str(err))
 
 
 @bp.post("")

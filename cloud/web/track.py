@@ -11,10 +11,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, Response, redirect, render_template, request, url_for
 
 from cloud.db import read_only
 from cloud.orders import by_number
+from cloud.web.common import hub
 
 bp = Blueprint("track", __name__, template_folder="templates")
 
@@ -108,7 +109,7 @@ def form() -> Any:
 def order(number: str) -> Any:
     view = None
     if len(number) <= MAX_NUMBER:
-        engine = current_app.extensions["hub"]["engine"]
+        _, engine = hub()
         with read_only(engine) as conn:
             found = by_number(conn, number.strip().upper())
         view = public_view(found) if found else None

@@ -24,6 +24,7 @@ from sqlalchemy import Engine
 from cloud import users
 from cloud.config import HubConfig
 from cloud.db import read_only
+from cloud.web.common import hub
 from edge.kiosk.auth import Throttle
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -57,7 +58,7 @@ def configure(app: Flask, config: HubConfig) -> None:
 
 
 def _engine() -> Engine:
-    return cast(Engine, current_app.extensions["hub"]["engine"])
+    return hub()[1]
 
 
 def current_user() -> dict[str, Any] | None:

@@ -9,13 +9,12 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 from flask import (
     Blueprint,
     Response,
     abort,
-    current_app,
     flash,
     jsonify,
     redirect,
@@ -24,12 +23,11 @@ from flask import (
     send_file,
     url_for,
 )
-from sqlalchemy import Engine
 
 from cloud import alerts, commands, forecast, registry, users
-from cloud.config import HubConfig
 from cloud.db import read_only, transaction
 from cloud.errors import InvalidInput
+from cloud.web.common import hub as _hub
 from cloud.web.dashboard import auth, data
 from cloud.web.dashboard.rows import fleet_rows
 from edge.protocol import format_time
@@ -41,11 +39,6 @@ bp = Blueprint(
     static_folder="static",
     static_url_path="/dash/static",
 )
-
-
-def _hub() -> tuple[HubConfig, Engine]:
-    hub = current_app.extensions["hub"]
-    return cast(HubConfig, hub["config"]), cast(Engine, hub["engine"])
 
 
 @bp.app_context_processor
