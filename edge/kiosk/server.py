@@ -7,6 +7,7 @@ import logging
 import threading
 from typing import Any
 
+from waitress import wasyncore
 from waitress.server import create_server
 
 from edge.config import StationConfig
@@ -52,9 +53,14 @@ class KioskService:
         self.runtime.live.close()
         self.runtime.logins.close()
         self.server.task_dispatcher.shutdown(timeout=5)
-        for channel in list(self.server._map.values()):
-            channel.close()
-        self._thread.join(timeout=5)
+        # Close the sockets from the server's own loop thread: closing them from here while
+        # it sits in select() makes it fail with EBADF (the hub's web server does the same).
+        server = self.server
+        if self._thread.is_alive():
+            server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map))
+            self._thread.join(timeout=5)
+        else:
+            wasyncore.close_all(server._map)
         self.tail.stop()
         self.tail.join(timeout=5)
         self.runtime.writes.close()
