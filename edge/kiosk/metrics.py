@@ -81,6 +81,9 @@ class Metrics:
     def observe(self, snapshot: dict[str, Any]) -> None:
         """Set the gauges from a station snapshot (the telemetry the sync agent sends)."""
         self.outbox_depth.set(snapshot["outbox_depth"])
+        self.journal_seq.set(snapshot["journal_seq"])
+        for printer, waiting in snapshot["print_queue"].items():
+            self.queue_depth.labels(printer).set(waiting)
         self.disk_free.set(snapshot["disk_free_mb"] * 2**20)
         for name, printer in snapshot["printers"].items():
             if printer.get("online") is not None:
